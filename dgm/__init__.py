@@ -1,0 +1,1 @@
+"""dgm: the evolution engine. Importing it must stay cheap: no docker, litellm or tree-sitter."""
