@@ -1,0 +1,67 @@
+"""No container outlives its owner: Ctrl-C removes them, and a killed owner's are reaped at start-up."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+from sandbox.engine import RUN_LABEL, docker_client
+
+OWNER = textwrap.dedent("""
+    import sys, threading
+    from sandbox.container import Limits, Sandbox
+    from sandbox.pool import ContainerPool
+
+    def job(i):
+        with Sandbox(sys.argv[1], ["sleep", "1000"], run_id=sys.argv[2], limits=Limits(timeout=900)) as box:
+            box.run()
+
+    def announce():
+        import time
+        from sandbox.engine import docker_client
+        while len(docker_client().containers.list(filters={"label": "dgm.run=" + sys.argv[2]})) < 2:
+            time.sleep(0.2)
+        print("running", flush=True)
+
+    threading.Thread(target=announce, daemon=True).start()
+    for _ in ContainerPool(2).map_unordered(job, range(2)):
+        pass
+""")
+
+
+def _containers(run_id: str) -> list:
+    return docker_client().containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+
+
+def _start_owner(image: str, run_id: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", OWNER, image, run_id], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "running"
+    assert len(_containers(run_id)) == 2
+    return proc
+
+
+def test_ctrl_c_removes_every_container(sandbox_image):
+    run_id = f"test-sigint-{uuid.uuid4().hex[:8]}"
+    proc = _start_owner(sandbox_image, run_id)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    assert _containers(run_id) == []
+
+
+def test_a_killed_owner_leaves_nothing_after_the_next_start_up(sandbox_image):
+    run_id = f"test-sigkill-{uuid.uuid4().hex[:8]}"
+    proc = _start_owner(sandbox_image, run_id)
+    proc.kill()
+    proc.wait(timeout=30)
+    time.sleep(0.5)
+    assert len(_containers(run_id)) == 2  # SIGKILL gave it no chance to clean up
+    # The next process that talks to Docker is the "next start-up".
+    subprocess.run(
+        [sys.executable, "-c", "from sandbox.engine import docker_client; docker_client()"], check=True
+    )
+    assert _containers(run_id) == []
