@@ -1,0 +1,197 @@
+"""Every knob of a run, in one TOML file; flags override it; the run directory keeps the result.
+
+The dataclass defaults below are the one source of truth: `dgm config` prints them as TOML.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dgm.errors import DgmError
+
+
+class ConfigError(DgmError):
+    """A config file or override names an unknown knob or gives it a value of the wrong type."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    runs_dir: str = "runs"
+    seed: int = 0
+    max_steps: int = 8
+    max_cost: float = 10.0  # US dollars across every model call of the run
+    max_wall_time: float = 8 * 3600.0  # seconds
+    children_per_step: int = 2
+    parallel_self_modify: int = 1  # self-modifications running while children are evaluated
+    parallel_evaluations: int = 2  # task containers at once
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # A litellm model string ("anthropic/claude-sonnet-4-5", "openai/<name>" with api_base for a
+    # local OpenAI-compatible server). Empty: no model, so the agent uses its search-based repair
+    # policy and self-modification falls back to genetic improvement.
+    name: str = ""
+    api_base: str = ""
+    api_key_env: str = ""  # name of the host environment variable holding the key
+    input_price_per_mtok: float = 0.0  # used when litellm knows no price for the model
+    output_price_per_mtok: float = 0.0
+    diagnosis_model: str = ""  # defaults to `name`
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    policy: str = "auto"  # "llm" | "repair" | "auto" (llm when a model is configured)
+    action_format: str = "tools"  # "tools" (function calling) | "text" (fenced bash blocks)
+    max_steps: int = 30
+    max_tokens: int = 400_000
+    timeout: float = 900.0  # seconds per task, agent and grading each
+
+
+@dataclass(frozen=True)
+class MutationConfig:
+    kind: str = "auto"  # "self" (the parent edits its own source) | "gi" (libcst mutations) | "auto"
+    near_duplicate_threshold: float = 0.95  # code similarity above which a child is rejected
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    rule: str = "dgm"  # "dgm" | "greedy" | "uniform" | "score_prop" | "hgm"
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    suite: str = "bundled"  # a bundled suite name or a path to a suite directory
+    stage_sizes: list[int] = field(default_factory=lambda: [10, 50])
+    stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
+    full_suite_for_best: bool = True
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    memory: str = "2g"
+    cpus: float = 1.0
+    pids: int = 512
+
+
+@dataclass(frozen=True)
+class Config:
+    run: RunConfig = field(default_factory=RunConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    mutation: MutationConfig = field(default_factory=MutationConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+
+
+def _coerce(value: object, hint: object, where: str) -> object:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, not {value!r}")
+        return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):  # type: ignore[arg-type]
+        raise ConfigError(f"{where} must be {hint.__name__}, not {value!r}")  # type: ignore[union-attr]
+    return value
+
+
+def _from_tables(tables: dict, source: str) -> Config:
+    hints = typing.get_type_hints(Config)
+    sections = {}
+    for name, table in tables.items():
+        if name not in hints:
+            raise ConfigError(f"{source}: unknown section [{name}]; known: {', '.join(hints)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        section_type = hints[name]
+        known = typing.get_type_hints(section_type)
+        values = {}
+        for key, value in table.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {name}.{key}; known: {', '.join(known)}")
+            values[key] = _coerce(value, known[key], f"{source}: {name}.{key}")
+        sections[name] = section_type(**values)
+    return _validated(Config(**sections), source)
+
+
+def _validated(config: Config, source: str) -> Config:
+    checks = [
+        (config.agent.policy in ("llm", "repair", "auto"), "agent.policy must be llm, repair or auto"),
+        (config.agent.action_format in ("tools", "text"), "agent.action_format must be tools or text"),
+        (config.mutation.kind in ("self", "gi", "auto"), "mutation.kind must be self, gi or auto"),
+        (config.selection.rule in ("dgm", "greedy", "uniform", "score_prop", "hgm"),
+         "selection.rule must be dgm, greedy, uniform, score_prop or hgm"),
+        (len(config.evaluation.stage_sizes) >= 1 and all(n > 0 for n in config.evaluation.stage_sizes),
+         "evaluation.stage_sizes must list at least one positive size"),
+        (len(config.evaluation.stage_thresholds) == len(config.evaluation.stage_sizes) - 1,
+         "evaluation.stage_thresholds needs one threshold per stage after the first"),
+        (config.run.max_steps >= 0 and config.run.children_per_step >= 1, "run.max_steps >= 0 and run.children_per_step >= 1"),
+        (config.run.parallel_evaluations >= 1 and config.run.parallel_self_modify >= 1,
+         "run.parallel_evaluations and run.parallel_self_modify must be at least 1"),
+        (config.agent.policy != "llm" or bool(config.model.name), "agent.policy = llm needs model.name"),
+        (config.mutation.kind != "self" or bool(config.model.name) or config.agent.policy == "repair",
+         "mutation.kind = self needs model.name (or mutation.kind = gi)"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{source}: {message}")
+    return config
+
+
+def load_config(path: Path | None = None, overrides: dict[str, object] | None = None) -> Config:
+    """Read `path` (defaults where absent), then apply `overrides` such as {"run.max_steps": 3}."""
+    tables: dict = {}
+    source = str(path) if path else "defaults"
+    if path is not None:
+        try:
+            tables = tomllib.loads(path.read_text())
+        except FileNotFoundError as e:
+            raise ConfigError(f"config file {path} does not exist") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise ConfigError(f"override {dotted!r} must name section.key")
+        tables.setdefault(section, {})[key] = value
+    return _from_tables(tables, source)
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """`section.key=value` from the command line; the value is read as TOML (3, 0.5, "x", [1, 2])."""
+    key, sep, raw = text.partition("=")
+    if not sep:
+        raise ConfigError(f"--set {text!r} must look like section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    return key.strip(), value
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def to_toml(config: Config) -> str:
+    lines = []
+    for section in dataclasses.fields(config):
+        lines.append(f"[{section.name}]")
+        for key, value in dataclasses.asdict(getattr(config, section.name)).items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
