@@ -16,22 +16,10 @@ from pathlib import Path
 
 import libcst as cst
 
+from dgm.cst_mutations import BINARY_SWAPS, COMPARISON_SWAPS, ReplaceOne, swapped_operator
 from dgm.errors import DgmError
 
 GENOME_ROOTS = ("agent", "tools")
-
-_BINARY_SWAPS: dict[type, type] = {
-    cst.Add: cst.Subtract, cst.Subtract: cst.Add, cst.Multiply: cst.FloorDivide,
-    cst.FloorDivide: cst.Multiply, cst.Divide: cst.Multiply,
-}
-_COMPARISON_SWAPS: dict[type, type] = {
-    cst.LessThan: cst.LessThanEqual, cst.LessThanEqual: cst.LessThan,
-    cst.GreaterThan: cst.GreaterThanEqual, cst.GreaterThanEqual: cst.GreaterThan,
-    cst.Equal: cst.NotEqual, cst.NotEqual: cst.Equal, cst.In: cst.NotIn, cst.NotIn: cst.In,
-    cst.Is: cst.IsNot, cst.IsNot: cst.Is,
-}
-_BOOLEAN_SWAPS: dict[type, type] = {cst.And: cst.Or, cst.Or: cst.And}
-
 
 class MutationError(DgmError):
     """No mutation that still compiles could be made."""
@@ -59,11 +47,11 @@ class _Sites(cst.CSTVisitor):
         self.by_kind["constant"].append(node)
 
     def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if type(node.operator) in _BINARY_SWAPS:
+        if type(node.operator) in BINARY_SWAPS:
             self.by_kind["operator"].append(node)
 
     def visit_ComparisonTarget(self, node: cst.ComparisonTarget) -> None:
-        if type(node.operator) in _COMPARISON_SWAPS:
+        if type(node.operator) in COMPARISON_SWAPS:
             self.by_kind["operator"].append(node)
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
@@ -107,21 +95,9 @@ def _mutation(node: cst.CSTNode, kind: str, rng: random.Random,
     """What replaces `node` (given its updated form) for this mutation kind."""
     if kind == "constant":
         return lambda updated: _new_constant(node, rng)  # type: ignore[arg-type]
-    if isinstance(node, cst.BinaryOperation):
-        return lambda updated: updated.with_changes(operator=_BINARY_SWAPS[type(node.operator)]())
-    if isinstance(node, cst.ComparisonTarget):
-        return lambda updated: updated.with_changes(operator=_COMPARISON_SWAPS[type(node.operator)]())
-    if isinstance(node, cst.BooleanOperation):
-        return lambda updated: updated.with_changes(operator=_BOOLEAN_SWAPS[type(node.operator)]())
+    if kind == "operator":
+        return swapped_operator
     return lambda updated: _edit_block(updated, kind, rng, donors)  # type: ignore[arg-type]
-
-
-class _ReplaceOne(cst.CSTTransformer):
-    def __init__(self, target: cst.CSTNode, make: Callable[[cst.CSTNode], cst.CSTNode]) -> None:
-        self.target, self.make = target, make
-
-    def on_leave(self, original_node, updated_node):  # type: ignore[override]
-        return self.make(updated_node) if original_node is self.target else updated_node
 
 
 def genome_files(genome_dir: Path) -> list[str]:
@@ -143,7 +119,7 @@ def mutate_source(source: str, rng: random.Random) -> tuple[str, str, str] | Non
     kind = rng.choice(sorted(kinds))
     target = rng.choice(sites.by_kind[kind])
     line = module.code_for_node(target).strip().splitlines()[0][:80]
-    mutated = module.visit(_ReplaceOne(target, _mutation(target, kind, rng, sites.statements))).code
+    mutated = module.visit(ReplaceOne(target, _mutation(target, kind, rng, sites.statements))).code
     try:
         compile(mutated, "<mutant>", "exec")
     except SyntaxError:

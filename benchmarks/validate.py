@@ -1,0 +1,53 @@
+"""Prove a suite's harness: every gold patch resolves its task and no empty patch does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.grader import GradeResult, grade
+from benchmarks.suite import Suite, check_suite_tasks, ensure_environment_image
+from benchmarks.tasks import Task
+from sandbox.pool import ContainerPool
+
+
+@dataclass
+class Validation:
+    total: int = 0
+    gold_resolved: int = 0
+    empty_resolved: int = 0
+    problems: list[str] = field(default_factory=list)  # "<id>: <what went wrong>"
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.gold_resolved == self.total and self.empty_resolved == 0
+
+
+def validate_suite(suite: Suite, workers: int, log_root: Path,
+                   on_done: Callable[[str, GradeResult], None] = lambda kind, result: None) -> Validation:
+    tasks = check_suite_tasks(suite)
+    image = ensure_environment_image(suite)
+    jobs = [(task, kind) for task in tasks for kind in ("gold", "empty")]
+
+    def run(job: tuple[Task, str]) -> GradeResult:
+        task, kind = job
+        return grade(task, task.patch if kind == "gold" else "", suite, image,
+                     log_dir=log_root / task.instance_id / kind, run_id="validate")
+
+    report = Validation(total=len(tasks))
+    for (task, kind), result in ContainerPool(workers).map_unordered(run, jobs):
+        if isinstance(result, BaseException):
+            report.problems.append(f"{task.instance_id}: {kind} patch could not be graded: {result}")
+            continue
+        on_done(kind, result)
+        if kind == "gold":
+            report.gold_resolved += result.resolved
+            if not result.resolved:
+                report.problems.append(f"{task.instance_id}: gold patch not resolved ({result.reason})")
+        else:
+            report.empty_resolved += result.resolved
+            if result.resolved:
+                report.problems.append(f"{task.instance_id}: empty patch resolved the task")
+    report.problems.sort()
+    return report
