@@ -72,3 +72,13 @@ def test_duplicate_ids_and_missing_files_are_errors(tmp_path):
         load_tasks(_write(tmp_path, [SWE_BENCH, SWE_BENCH]))
     with pytest.raises(TaskFormatError, match="does not exist"):
         load_tasks(tmp_path / "none.jsonl")
+
+
+def test_a_swe_bench_jsonl_file_loads_and_predictions_are_written(tmp_path):
+    from benchmarks.swe_bench import load_swe_bench, write_predictions
+
+    (task,) = load_swe_bench(str(_write(tmp_path, [SWE_BENCH])))
+    assert task.instance_id == "astropy__astropy-12907"
+    out = write_predictions(tmp_path / "preds.jsonl", [(task.instance_id, "diff")], "dgm-agent")
+    assert json.loads(out.read_text()) == {"instance_id": "astropy__astropy-12907",
+                                           "model_name_or_path": "dgm-agent", "model_patch": "diff"}

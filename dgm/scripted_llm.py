@@ -1,0 +1,161 @@
+"""A scripted OpenAI-compatible chat server on loopback, so tests drive the real litellm and HTTP
+path without any provider. Replies come from a list, in order, or from a function of the request.
+
+    python -m dgm.scripted_llm SCRIPT.json --port 8011
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ScriptedReply:
+    content: str | None = None
+    tool_calls: list[dict] | None = None  # each {"name": str, "arguments": dict}
+    usage: dict | None = None  # {"prompt_tokens": int, "completion_tokens": int}
+    status: int = 200  # an error status (429, 503, 402, ...) answers with an error body instead
+    error: str = "scripted error"
+
+
+Responder = Callable[[dict], ScriptedReply]
+
+
+def load_script(path: Path) -> list[ScriptedReply]:
+    """A JSON list of replies: objects with the ScriptedReply fields."""
+    return [ScriptedReply(**reply) for reply in json.loads(path.read_text())]
+
+
+def _chars(messages: list[dict]) -> int:
+    return sum(len(m.get("content") or "") if isinstance(m.get("content"), str | None)
+               else len(json.dumps(m["content"])) for m in messages)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _send(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "dgm"}]})
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        self.server.record(body, self.headers.get("Authorization", ""))
+        reply = self.server.next_reply(body)
+        if reply is None:
+            self._send(500, {"error": {"message": "the script is exhausted: no reply left", "type": "script_exhausted"}})
+            return
+        if reply.status != 200:
+            self._send(reply.status, {"error": {"message": reply.error, "type": "scripted_error", "code": reply.status}})
+            return
+        self._send(200, self.server.completion(body, reply))
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], responder: Responder) -> None:
+        super().__init__(address, _Handler)
+        self.responder = responder
+        self.requests: list[dict] = []
+        self.authorizations: list[str] = []
+        self.lock = threading.Lock()
+        self.ids = itertools.count(1)
+
+    def record(self, body: dict, authorization: str) -> None:
+        with self.lock:
+            self.requests.append(body)
+            self.authorizations.append(authorization)
+
+    def next_reply(self, body: dict) -> ScriptedReply | None:
+        with self.lock:
+            return self.responder(body)
+
+    def completion(self, body: dict, reply: ScriptedReply) -> dict:
+        message: dict = {"role": "assistant", "content": reply.content}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {"id": f"call_{next(self.ids)}", "type": "function",
+                 "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))}}
+                for call in reply.tool_calls
+            ]
+        completion_chars = len(reply.content or "") + len(json.dumps(reply.tool_calls or []))
+        usage = reply.usage or {"prompt_tokens": _chars(body.get("messages", [])) // 4,
+                                "completion_tokens": completion_chars // 4}
+        usage = {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
+        return {
+            "id": f"chatcmpl-{next(self.ids)}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "scripted"),
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": "tool_calls" if reply.tool_calls else "stop"}],
+            "usage": usage,
+        }
+
+
+def _from_list(replies: Sequence[ScriptedReply]) -> Responder:
+    queue = iter(list(replies))
+    return lambda body: next(queue, None)
+
+
+class ScriptedLLMServer:
+    """Context manager: serves on entry (127.0.0.1, an ephemeral port by default), stops on exit."""
+
+    def __init__(self, replies: Sequence[ScriptedReply] | Responder, host: str = "127.0.0.1", port: int = 0) -> None:
+        responder = replies if callable(replies) else _from_list(replies)
+        self._server = _Server((host, port), responder)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://{host}:{self._server.server_address[1]}/v1"
+
+    @property
+    def requests(self) -> list[dict]:
+        return self._server.requests
+
+    @property
+    def authorizations(self) -> list[str]:
+        return self._server.authorizations
+
+    def __enter__(self) -> ScriptedLLMServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("script", type=Path, help="a JSON list of replies")
+    parser.add_argument("--port", type=int, default=8011)
+    args = parser.parse_args()
+    with ScriptedLLMServer(load_script(args.script), port=args.port) as server:
+        print(f"serving {args.script} at {server.url}", flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
