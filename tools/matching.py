@@ -50,6 +50,32 @@ def _reindent(lines: list[str], shift: int) -> list[str]:
     return [l[min(-shift, _indent(l)):] if l.strip() else l for l in lines]
 
 
+def _indent_map(file_lines: list[str], search: list[str]) -> dict[int, int] | None:
+    """Each indentation level of the search text -> the file's level at the same lines, if that
+    is a consistent mapping that keeps the nesting order (the model mis-indented, uniformly or
+    level by level)."""
+    levels: dict[int, int] = {}
+    for actual, wanted in zip(file_lines, search):
+        if wanted.strip() and levels.setdefault(_indent(wanted), _indent(actual)) != _indent(actual):
+            return None
+    ordered = [levels[k] for k in sorted(levels)]
+    return levels if ordered == sorted(set(ordered)) else None
+
+
+def _remap(lines: list[str], levels: dict[int, int]) -> list[str]:
+    """Re-indent replacement lines by the level map; unknown levels take the shift of the
+    nearest known level below them."""
+    out = []
+    for line in lines:
+        if not line.strip():
+            out.append(line)
+            continue
+        k = _indent(line)
+        base = max((m for m in levels if m <= k), default=min(levels))
+        out.append(" " * max(0, levels[base] + k - base) + line.lstrip(" \t"))
+    return out
+
+
 def _trim_blank(lines: list[str]) -> list[str]:
     start, end = 0, len(lines)
     while start < end and not lines[start].strip():
@@ -84,16 +110,16 @@ def _locate_lines(lines: list[str], search: list[str], replace: list[str], start
     if at is not None and all(_indent(a) == _indent(b) for a, b in zip(lines[at:], search) if b.strip()):
         return Match(at, at + n, "whitespace", "".join(replace))
     stripped = [l.strip() for l in lines]
-    candidates = _positions(stripped, [l.strip() for l in search], start)
-    shifted = []
-    for i in candidates:
-        shifts = {_indent(lines[i + k]) - _indent(s) for k, s in enumerate(search) if s.strip()}
-        if len(shifts) == 1:
-            shifted.append((i, shifts.pop()))
-    at = _unique([i for i, _ in shifted], "indentation-relative", n)
+    mapped = []
+    for i in _positions(stripped, [l.strip() for l in search], start):
+        levels = _indent_map(lines[i : i + n], search)
+        if levels is not None:
+            mapped.append((i, levels))
+    at = _unique([i for i, _ in mapped], "indentation-relative", n)
     if at is not None:
-        shift = dict(shifted)[at]
-        return Match(at, at + n, "indentation" if shift else "whitespace", "".join(_reindent(replace, shift)))
+        levels = dict(mapped)[at]
+        tier = "whitespace" if all(k == v for k, v in levels.items()) else "indentation"
+        return Match(at, at + n, tier, "".join(_remap(replace, levels)))
     return None
 
 

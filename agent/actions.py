@@ -1,0 +1,89 @@
+"""What the agent can do, as function-calling schemas and one dispatcher over the tools."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from tools.bash import run_bash
+from tools.code_index import CodeIndex
+from tools.editor import EditError, Editor
+from tools.repo_map import repo_map
+from tools.text_search import text_search
+
+SUBMIT = "submit"
+
+
+def _schema(tool: str, description: str, **params: tuple[str, str]) -> dict:
+    required = [p for p, (kind, _) in params.items() if not kind.endswith("?")]
+    properties = {p: {"type": kind.rstrip("?"), "description": text} for p, (kind, text) in params.items()}
+    return {"type": "function", "function": {"name": tool, "description": description,
+                                             "parameters": {"type": "object", "properties": properties,
+                                                            "required": required}}}
+
+
+SCHEMAS = [
+    _schema("bash", "Run a shell command in the repository.", command=("string", "the command")),
+    _schema("view", "Show a file with line numbers (or list a directory).", path=("string", "relative path"),
+            start=("integer?", "first line"), end=("integer?", "last line")),
+    _schema("create", "Create a new file.", path=("string", "relative path"), text=("string", "content")),
+    _schema("str_replace", "Replace text in a file; the old text need not match whitespace exactly.",
+            path=("string", "relative path"), old=("string", "text to find"), new=("string", "replacement")),
+    _schema("insert", "Insert text after a line (0 = top).", path=("string", "relative path"),
+            line=("integer", "line number"), text=("string", "text to insert")),
+    _schema("undo", "Undo the last edit of a file.", path=("string", "relative path")),
+    _schema("apply_blocks", "Apply SEARCH/REPLACE blocks (path line, <<<<<<< SEARCH, =======, >>>>>>> REPLACE).",
+            blocks=("string", "the blocks")),
+    _schema("apply_diff", "Apply a unified diff.", diff=("string", "the diff")),
+    _schema("find_definition", "Where a symbol is defined (fuzzy when no exact match).", name=("string", "symbol")),
+    _schema("find_references", "Where a symbol is used.", name=("string", "symbol")),
+    _schema("repo_map", "The most important definitions of the repository.", focus=("string?", "symbol or file to centre on")),
+    _schema("search_text", "Search the repository's text.", pattern=("string", "text"), regex=("boolean?", "as a regex")),
+    _schema(SUBMIT, "Finish: your changes to the repository are the answer."),
+]
+
+
+class Actions:
+    def __init__(self, repo: Path, bash_timeout: float = 120.0) -> None:
+        self.repo = repo
+        self.editor = Editor(repo)
+        # The index cache lives outside the repository so it never enters the patch.
+        self.index = CodeIndex(repo, cache_dir=Path(tempfile.gettempdir()) / "dgm-agent-index")
+        self.bash_timeout = bash_timeout
+
+    def run(self, name: str, args: dict) -> str:
+        """The tool's output, or its error, as text for the model."""
+        try:
+            return self._dispatch(name, args)
+        except (EditError, OSError, TypeError, KeyError, ValueError) as e:
+            return f"error: {e}"
+
+    def _dispatch(self, name: str, a: dict) -> str:
+        if name == "bash":
+            result = run_bash(a["command"], self.repo, timeout=self.bash_timeout)
+            return f"exit code: {result.exit_code}\n{result.output}"
+        if name == "view":
+            return self.editor.view(a["path"], a.get("start"), a.get("end"))
+        if name == "create":
+            return self.editor.create(a["path"], a["text"])
+        if name == "str_replace":
+            return self.editor.str_replace(a["path"], a["old"], a["new"])
+        if name == "insert":
+            return self.editor.insert(a["path"], int(a["line"]), a["text"])
+        if name == "undo":
+            return self.editor.undo(a["path"])
+        if name == "apply_blocks":
+            return self.editor.apply_blocks(a["blocks"])
+        if name == "apply_diff":
+            return self.editor.apply_diff(a["diff"])
+        if name in ("find_definition", "find_references", "repo_map"):
+            self.index.refresh()
+            if name == "repo_map":
+                return repo_map(self.index, 1500, [a["focus"]] if a.get("focus") else ())
+            found = (self.index.definitions(a["name"], fuzzy=True) if name == "find_definition"
+                     else self.index.references(a["name"]))
+            return "\n".join(f"{s.path}:{s.line}: {s.text}" for s in found) or f"no {name[5:]} of {a['name']}"
+        if name == "search_text":
+            hits = text_search(self.repo, a["pattern"], bool(a.get("regex")))
+            return "\n".join(f"{h.path}:{h.line}: {h.text}" for h in hits) or "no match"
+        return f"error: unknown tool {name!r}"
