@@ -11,7 +11,8 @@ import hashlib
 import importlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -19,6 +20,7 @@ from rapidfuzz import fuzz, process
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "build", "dist", ".tox", ".dgm-index",
              ".mypy_cache", ".pytest_cache", "target"}
 MAX_BYTES = 1_000_000
+PARALLEL_FROM = 200  # files to parse before a process pool pays for its start-up
 # extension -> (grammar module, language function)
 GRAMMARS = {
     ".py": ("tree_sitter_python", "language"), ".js": ("tree_sitter_javascript", "language"),
@@ -96,6 +98,10 @@ def parse_file(path: str, data: bytes) -> dict[str, list[list]]:
     return {"defs": defs, "refs": refs}
 
 
+def _parse_job(job: tuple[str, bytes]) -> dict[str, list[list]]:
+    return parse_file(*job)
+
+
 class CodeIndex:
     def __init__(self, root: Path, cache_dir: Path | None = None) -> None:
         self.root = root.resolve()
@@ -121,15 +127,21 @@ class CodeIndex:
 
     def refresh(self) -> int:
         """Re-read the tree; parse only files whose content is new. Returns how many were parsed."""
-        parsed = 0
-        files = {}
+        files, todo = {}, {}
         for path in self._walk():
             data = (self.root / path).read_bytes()
             digest = hashlib.sha1(data).hexdigest()
             if digest not in self._by_hash:
-                self._by_hash[digest] = parse_file(path, data)
-                parsed += 1
+                todo[digest] = (path, data)
             files[path] = digest
+        if len(todo) >= PARALLEL_FROM:
+            # Threads do not speed up tree-sitter parsing; processes do.
+            with ProcessPoolExecutor(os.cpu_count()) as pool:
+                results = pool.map(_parse_job, todo.values(), chunksize=32)
+                self._by_hash.update(zip(todo, results))
+        else:
+            self._by_hash.update((digest, parse_file(*job)) for digest, job in todo.items())
+        parsed = len(todo)
         self._files = files
         live = set(files.values())
         self._by_hash = {h: v for h, v in self._by_hash.items() if h in live}
@@ -166,6 +178,3 @@ class CodeIndex:
         """Where `name` is used (not where it is defined)."""
         return [s for s in self.all_references() if s.name == name][:limit]
 
-
-def symbol_dict(symbol: Symbol) -> dict:
-    return asdict(symbol)

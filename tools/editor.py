@@ -36,6 +36,28 @@ def _syntax_error(path: str, text: str) -> str | None:
     return None
 
 
+def replace_text(path: str, text: str, old: str, new: str) -> tuple[str, str]:
+    """`text` with `old` replaced by `new` (placed by the match ladder), and a note of where."""
+    count = text.count(old) if old else 0
+    if count == 1:
+        at = text.index(old)
+        line = text.count("\n", 0, at) + 1
+        return text[:at] + new + text[at + len(old):], f"line {line} (exact)"
+    if count > 1:
+        lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(re.escape(old), text)]
+        raise EditError(f"the text to replace occurs {count} times in {path} (lines "
+                        f"{', '.join(map(str, lines[:8]))}); include more context so it occurs once")
+    try:
+        match = locate(text, old, new)
+    except (NoMatch, Ambiguous) as e:
+        raise EditError(f"no change to {path}: {e}") from e
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    new_text = "".join(lines[: match.start]) + match.replacement + "".join(lines[match.end:])
+    return new_text, f"lines {match.start + 1}-{match.end} ({match.tier} match)"
+
+
 class Editor:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -97,30 +119,9 @@ class Editor:
         self._write(path, text)
         return f"created {path} ({len(text.splitlines())} lines)"
 
-    def _replace(self, path: str, text: str, old: str, new: str) -> tuple[str, str]:
-        """The new text of the file and a note of where the change went."""
-        count = text.count(old) if old else 0
-        if count == 1:
-            at = text.index(old)
-            line = text.count("\n", 0, at) + 1
-            return text[:at] + new + text[at + len(old):], f"line {line} (exact)"
-        if count > 1:
-            lines = [text.count("\n", 0, m.start()) + 1 for m in re.finditer(re.escape(old), text)]
-            raise EditError(f"the text to replace occurs {count} times in {path} (lines "
-                            f"{', '.join(map(str, lines[:8]))}); include more context so it occurs once")
-        try:
-            match = locate(text, old, new)
-        except (NoMatch, Ambiguous) as e:
-            raise EditError(f"no change to {path}: {e}") from e
-        lines = text.splitlines(keepends=True)
-        if lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        new_text = "".join(lines[: match.start]) + match.replacement + "".join(lines[match.end:])
-        return new_text, f"lines {match.start + 1}-{match.end} ({match.tier} match)"
-
     def str_replace(self, path: str, old: str, new: str) -> str:
         text = self._read(path)
-        new_text, where = self._replace(path, text, old, new)
+        new_text, where = replace_text(path, text, old, new)
         self._write(path, new_text)
         return f"edited {path} at {where}"
 
@@ -163,7 +164,7 @@ class Editor:
                     self._write(path, (full.read_text() if full.exists() else "") + block["replace"])
                     done.append(f"block {i}: wrote {path}")
                     continue
-                new_text, where = self._replace(path, self._read(path), block["search"], block["replace"])
+                new_text, where = replace_text(path, self._read(path), block["search"], block["replace"])
                 self._write(path, new_text)
                 done.append(f"block {i}: edited {path} at {where}")
             except EditError as e:
@@ -200,7 +201,7 @@ class Editor:
                 old = [l[1:] for l in hunk.splitlines() if l[:1] in (" ", "-") or l == ""]
                 new = [l[1:] for l in hunk.splitlines() if l[:1] in (" ", "+") or l == ""]
                 try:
-                    text, _ = self._replace(path, text, "".join(x + "\n" for x in old), "".join(x + "\n" for x in new))
+                    text, _ = replace_text(path, text, "".join(x + "\n" for x in old), "".join(x + "\n" for x in new))
                 except EditError as e:
                     raise EditError(f"hunk {n} of {path} did not apply (no file was changed by it): {e}") from e
             self._write(path, text)

@@ -1,0 +1,109 @@
+"""Edit application on real code with models' mistakes: ours beside aider's.
+
+For each case: success (the file is exactly as intended, or the edit was refused where the
+target is ambiguous), failure (refused where a right answer existed) or wrong place (changed
+the file in any other way: the outcome that must never happen). Aider's
+`replace_most_similar_chunk` runs in its own virtual environment, never as our dependency:
+
+    python3 -m venv /tmp/aider-venv && /tmp/aider-venv/bin/pip install aider-chat
+    python -m benchmarks.perf.edits --cases 560 --seed 0 --aider-python /tmp/aider-venv/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.perf.edit_corpus import KINDS, EditCase, build_corpus
+from benchmarks.perf.sandbox import percentile
+from tools.editor import EditError, replace_text
+
+AIDER_WORKER = """
+import json, sys, time
+from aider.coders.editblock_coder import replace_most_similar_chunk
+for line in sys.stdin:
+    case = json.loads(line)
+    started = time.perf_counter()
+    try:
+        result = replace_most_similar_chunk(case["text"], case["search"], case["replace"])
+    except Exception:
+        result = None
+    print(json.dumps({"result": result, "seconds": time.perf_counter() - started}), flush=True)
+"""
+
+
+def outcome(case: EditCase, result: str | None) -> str:
+    if result is None:
+        return "success" if case.expected is None else "failure"
+    if case.expected is not None and result == case.expected:
+        return "success"
+    return "failure" if result == case.text else "wrong_place"
+
+
+def run_ours(cases: list[EditCase]) -> list[tuple[str, float]]:
+    out = []
+    for case in cases:
+        started = time.perf_counter()
+        try:
+            result, _ = replace_text("case.py", case.text, case.search, case.replace)
+        except EditError:
+            result = None
+        out.append((outcome(case, result), time.perf_counter() - started))
+    return out
+
+
+def run_aider(cases: list[EditCase], python: str) -> list[tuple[str, float]] | None:
+    if not Path(python).exists():
+        Console(stderr=True).print(f"aider is not installed at {python}; see this module's docstring. Reporting ours only.")
+        return None
+    payload = "".join(json.dumps({"text": c.text, "search": c.search, "replace": c.replace}) + "\n" for c in cases)
+    proc = subprocess.run([python, "-c", AIDER_WORKER], input=payload, capture_output=True, text=True, check=True)
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    return [(outcome(case, answer["result"]), answer["seconds"]) for case, answer in zip(cases, answers)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=560)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--aider-python", default="/tmp/aider-venv/bin/python")
+    args = parser.parse_args()
+    cases = build_corpus(args.cases, args.seed)
+    results = {"dgm": run_ours(cases)}
+    aider = run_aider(cases, args.aider_python)
+    if aider is not None:
+        results["aider"] = aider
+
+    table = Table(title=f"edit application: {len(cases)} cases from the standard library (seed {args.seed})")
+    table.add_column("mistake")
+    for name in results:
+        table.add_column(f"{name} success", justify="right")
+        table.add_column(f"{name} wrong place", justify="right")
+    for kind in (*KINDS, "all"):
+        row = [kind]
+        for outcomes in results.values():
+            chosen = [o for (o, _), c in zip(outcomes, cases) if kind in ("all", c.kind)]
+            counts = Counter(chosen)
+            row += [f"{100 * counts['success'] / len(chosen):.1f} %", str(counts["wrong_place"])]
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    timing = Table(title="time per edit")
+    for column in ("editor", "median ms", "p95 ms"):
+        timing.add_column(column, justify="left" if column == "editor" else "right")
+    for name, outcomes in results.items():
+        seconds = [s for _, s in outcomes]
+        timing.add_row(name, f"{1000 * statistics.median(seconds):.3f}", f"{1000 * percentile(seconds, 0.95):.3f}")
+    console.print(timing)
+
+
+if __name__ == "__main__":
+    main()

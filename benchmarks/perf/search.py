@@ -1,0 +1,79 @@
+"""Code search on this machine's Python standard library: index build (cold, and warm after
+touching one file) and query latency, beside `git grep` on a git copy of the same tree.
+
+    python -m benchmarks.perf.search [--queries 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import subprocess
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.perf.sandbox import percentile
+from tools.code_index import CodeIndex
+from tools.repo_map import repo_map
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp, "stdlib")
+        shutil.copytree(sysconfig.get_paths()["stdlib"], tree, ignore=shutil.ignore_patterns(
+            "site-packages", "__pycache__", "*.pyc", "lib-dynload"), symlinks=True)
+        subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
+        cache = Path(tmp, "cache")
+        index = CodeIndex(tree, cache_dir=cache)
+        cold = timed(index.refresh)
+        files = index.files()
+        touched = tree / "json" / "decoder.py"
+        touched.write_text(touched.read_text() + "\n\ndef benchmark_marker():\n    pass\n")
+        warm_index = CodeIndex(tree, cache_dir=cache)
+        warm = timed(warm_index.refresh)
+        names = sorted({s.name for s in index.all_definitions() if len(s.name) > 6})
+        rng = random.Random(0)
+        queries = rng.sample(names, args.queries)
+        rows = {
+            "definitions (exact)": [timed(lambda q=q: index.definitions(q)) for q in queries],
+            "definitions (fuzzy, misspelt)": [timed(lambda q=q: index.definitions(q[:-1] + "x", fuzzy=True)) for q in queries[:5]],
+            "references": [timed(lambda q=q: index.references(q)) for q in queries],
+            "repo map (1k tokens)": [timed(lambda: repo_map(index, 1024))],
+            "git grep -w": [timed(lambda q=q: subprocess.run(["git", "grep", "-n", "-w", q], cwd=tree, capture_output=True)) for q in queries],
+        }
+        lines = sum(len((tree / f).read_bytes().splitlines()) for f in files)
+
+    console = Console()
+    build = Table(title=f"index build: {len(files)} files, {lines:,} lines of the standard library")
+    for column in ("build", "seconds"):
+        build.add_column(column, justify="left" if column == "build" else "right")
+    build.add_row("cold (parse everything)", f"{cold:.2f}")
+    build.add_row("warm (one file changed)", f"{warm:.2f}")
+    console.print(build)
+    table = Table(title="query latency")
+    for column in ("query", "median ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "query" else "right")
+    for name, seconds in rows.items():
+        table.add_row(name, f"{1000 * statistics.median(seconds):.1f}", f"{1000 * percentile(seconds, 0.95):.1f}")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
