@@ -39,3 +39,54 @@ def validate(
         console.print(f"[red]✗[/red] {problem}")
     if not report.ok:
         raise DgmError(f"the harness failed on {len(report.problems)} task(s) of {loaded.name}; logs in {logs}")
+
+
+@bench_app.command("run")
+def run(
+    suite: str = typer.Option("pyfix", help="a bundled suite name or a suite directory"),
+    agent: Path = typer.Option(Path("."), help="a genome directory (holding agent/ and tools/)"),
+    workers: int = typer.Option(2, help="tasks at once"),
+    tasks: int = typer.Option(0, help="run only the first N tasks (0: all)"),
+    split: str = typer.Option("train", help="train, heldout or all"),
+    model: str = typer.Option("", help="litellm model string; empty: the agent's no-model policy"),
+    api_base: str = typer.Option("", help="an OpenAI-compatible server for the model"),
+    api_key_env: str = typer.Option("", help="the environment variable holding the model's key"),
+    budget: float = typer.Option(None, help="stop model calls past this many dollars"),
+    timeout: float = typer.Option(900.0, help="seconds per task, for the agent and for grading"),
+    out: Path = typer.Option(Path("runs/bench"), help="results.json and every task's logs go here"),
+) -> None:
+    """Run an agent on a suite's tasks in containers and grade them."""
+    from rich.table import Table
+
+    from benchmarks.bench_run import run_suite
+    from benchmarks.suite import load_suite
+    from dgm.gateway import UpstreamConfig
+    from sandbox.container import Limits
+
+    if not (agent / "agent").is_dir() or not (agent / "tools").is_dir():
+        raise DgmError(f"--agent {agent} holds no agent/ and tools/: point it at a genome directory")
+    if split not in ("train", "heldout", "all"):
+        raise DgmError(f"--split must be train, heldout or all, not {split!r}")
+    loaded = load_suite(suite)
+    chosen = [t for t in loaded.tasks() if split == "all" or t.split == split]
+    chosen = chosen[:tasks] if tasks else chosen
+    upstream = UpstreamConfig(model, api_base or None, api_key_env or None) if model else None
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("resolved {task.fields[resolved]}"), TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task(f"{loaded.name}", total=len(chosen), resolved=0)
+        resolved = [0]
+
+        def done(run) -> None:
+            resolved[0] += run.resolved
+            progress.update(bar, advance=1, resolved=resolved[0])
+
+        runs = run_suite(loaded, chosen, agent.resolve(), out, workers=workers, model=upstream, budget=budget,
+                         limits=Limits(timeout=timeout), on_done=done)
+    table = Table(title=f"{loaded.name}: {sum(r.resolved for r in runs)}/{len(runs)} resolved")
+    for column in ("task", "resolved", "agent exit", "verdict", "cost $"):
+        table.add_column(column)
+    for r in runs:
+        table.add_row(r.instance_id, "[green]yes[/green]" if r.resolved else "[red]no[/red]", r.agent_exit,
+                      r.reason[:60], f"{r.cost:.4f}")
+    console.print(table)
+    console.print(f"results: {out / 'results.json'}")

@@ -191,7 +191,8 @@ class Gateway:
     def _call_with_retries(self, params: dict) -> dict:
         litellm = _litellm()
         up = self.upstream
-        key = os.environ.get(up.api_key_env) if up.api_key_env else None
+        # A local OpenAI-compatible server needs no key, but litellm's client insists on one.
+        key = os.environ.get(up.api_key_env) if up.api_key_env else ("unused" if up.api_base else None)
         if up.api_key_env and not key:
             raise UpstreamError(f"the environment variable {up.api_key_env} holding the model key is not set", 500)
         for attempt in range(up.max_retries + 1):

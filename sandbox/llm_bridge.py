@@ -21,7 +21,9 @@ BASE_URL = f"http://127.0.0.1:{BRIDGE_PORT}/v1"
 def llm_mounts(socket_path: Path) -> list[Mount]:
     # Mount the directory, not the socket file: a gateway restarted after a crash makes a new
     # socket inode, which a file bind mount would not follow.
-    os.chmod(socket_path, 0o666)  # the container's unprivileged user must be able to connect
+    # The container's unprivileged user must be able to reach and connect to the socket.
+    os.chmod(socket_path.parent, 0o711)
+    os.chmod(socket_path, 0o666)
     return [Mount(socket_path.parent, SOCKET_DIR, read_only=True)]
 
 

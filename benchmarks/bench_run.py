@@ -1,0 +1,68 @@
+"""Run an agent variant on a suite's tasks and grade every patch: the agent in one container
+(reaching models only through a gateway), the grading in a fresh one."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.agent_run import run_agent_on_task
+from benchmarks.grader import grade
+from benchmarks.suite import Suite, ensure_environment_image
+from benchmarks.tasks import Task
+from dgm.gateway import Gateway, UpstreamConfig
+from sandbox.container import Limits
+from sandbox.llm_bridge import llm_env, llm_mounts, with_bridge
+from sandbox.pool import ContainerPool
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    instance_id: str
+    resolved: bool
+    reason: str  # the grader's verdict
+    agent_exit: str
+    agent_seconds: float
+    grade_seconds: float
+    cost: float
+
+
+def run_suite(suite: Suite, tasks: Sequence[Task], genome_dir: Path, out_dir: Path, *, workers: int,
+              model: UpstreamConfig | None, budget: float | None, limits: Limits,
+              on_done: Callable[[TaskRun], None] = lambda run: None) -> list[TaskRun]:
+    image = ensure_environment_image(suite)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        gateway = None
+        if model is not None:
+            # unix socket paths are limited to ~100 bytes: keep the socket in a short temp dir
+            socket_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dgm-gw-")))
+            gateway = stack.enter_context(Gateway(model, out_dir, budget, socket_path=socket_dir / "llm.sock"))
+
+        def one(task: Task) -> TaskRun:
+            logs = out_dir / task.instance_id
+            env, mounts, wrap = {}, [], (lambda command: command)
+            if gateway is not None:
+                env = llm_env(gateway.issue_token("bench", task.instance_id))
+                mounts = llm_mounts(gateway.socket_path)
+                wrap = lambda command: with_bridge(command, gateway.socket_path.name)  # noqa: E731
+            outcome = run_agent_on_task(genome_dir, task, suite, image, log_dir=logs / "agent", env=env,
+                                        mounts=mounts, wrap=wrap, limits=limits, run_id="bench")
+            result = grade(task, outcome.patch, suite, image, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
+            cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
+            return TaskRun(task.instance_id, result.resolved, result.reason, outcome.agent_exit,
+                           outcome.duration, result.duration, cost)
+
+        runs = []
+        for task, run in ContainerPool(workers).map_unordered(one, tasks):
+            if isinstance(run, BaseException):
+                run = TaskRun(task.instance_id, False, f"harness error: {run}", "none", 0.0, 0.0, 0.0)
+            runs.append(run)
+            on_done(run)
+    runs.sort(key=lambda r: r.instance_id)
+    (out_dir / "results.json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
+    return runs
