@@ -56,8 +56,8 @@ def main() -> None:
     try:
         app()
     except DgmError as e:
-        Console(stderr=True).print(f"[red]error:[/red] {e}", highlight=False)
+        print(f"error: {e}", file=sys.stderr)  # one line, never wrapped, whatever the terminal
         sys.exit(1)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
+        print("interrupted", file=sys.stderr)
         sys.exit(130)
