@@ -1,0 +1,107 @@
+"""Variants as commits of a bare git repository inside the run directory; a child's git parent
+is its parent's commit, so the lineage is the git DAG.
+
+Children are committed through a temporary index per call (read-tree, apply --cached,
+write-tree, commit-tree): no work tree is touched, so several threads can commit at once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+import git
+
+from benchmarks.patches import split_files
+from dgm.errors import DgmError
+
+GENOME_PATHS = ("agent", "tools")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".dgm-index", ".pytest_cache")
+_AUTHOR = {"GIT_AUTHOR_NAME": "dgm", "GIT_AUTHOR_EMAIL": "dgm@localhost",
+           "GIT_COMMITTER_NAME": "dgm", "GIT_COMMITTER_EMAIL": "dgm@localhost"}
+
+
+class ChildRejected(DgmError):
+    """A child's diff cannot become a variant: empty, outside the genome, or not applicable."""
+
+
+def changed_paths(diff: str) -> list[str]:
+    return [path for path, _ in split_files(diff) if path]
+
+
+class GenomeRepo:
+    def __init__(self, path: Path) -> None:
+        try:
+            self.repo = git.Repo(path)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError) as e:
+            raise DgmError(f"{path} is not a genome repository (was the run initialised?)") from e
+        self.path = path
+
+    @classmethod
+    def create(cls, path: Path, source: Path, message: str = "seed") -> tuple[GenomeRepo, str]:
+        """A new repository whose root commit is the genome found in `source`."""
+        missing = [p for p in GENOME_PATHS if not (source / p).is_dir()]
+        if missing:
+            raise DgmError(f"{source} has no {', '.join(missing)}/: not a genome to seed a run with")
+        git.Repo.init(path, bare=True)
+        repo = cls(path)
+        with tempfile.TemporaryDirectory(prefix="dgm-seed-") as tmp:
+            for name in GENOME_PATHS:
+                shutil.copytree(source / name, Path(tmp, name), ignore=_IGNORE)
+            env = {"GIT_INDEX_FILE": str(Path(tmp, ".index")), "GIT_WORK_TREE": tmp}
+            repo.repo.git.add("--all", *GENOME_PATHS, env=env)
+            tree = repo.repo.git.write_tree(env=env)
+        sha = repo.repo.git.commit_tree(tree, "-m", message, env=_AUTHOR)
+        return repo, sha
+
+    def commit_child(self, parent_sha: str, diff: str, message: str) -> str:
+        if not diff.strip():
+            raise ChildRejected("the child changed nothing (empty diff)")
+        outside = [p for p in changed_paths(diff) if p.split("/", 1)[0] not in GENOME_PATHS]
+        if outside:
+            raise ChildRejected(f"the child edits outside the genome ({', '.join(outside[:5])})")
+        with tempfile.TemporaryDirectory(prefix="dgm-commit-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp, "index"))}
+            patch = Path(tmp, "child.diff")
+            patch.write_text(diff if diff.endswith("\n") else diff + "\n")
+            self.repo.git.read_tree(parent_sha, env=env)
+            try:
+                self.repo.git.apply("--cached", "--whitespace=nowarn", str(patch), env=env)
+            except git.GitCommandError as e:
+                raise ChildRejected(f"the child's diff does not apply to its parent: {e.stderr.strip()[-300:]}") from e
+            tree = self.repo.git.write_tree(env=env)
+        if tree == self.repo.git.rev_parse(f"{parent_sha}^{{tree}}"):
+            raise ChildRejected("the child's diff leaves the genome unchanged")
+        return self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env=_AUTHOR)
+
+    def checkout(self, sha: str, dest: Path) -> Path:
+        """The variant's genome as files in `dest`."""
+        dest.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile() as archive:
+            self.repo.archive(archive, sha, format="tar")
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(dest, filter="data")
+        return dest
+
+    def diff(self, a_sha: str, b_sha: str) -> str:
+        return self.repo.git.diff(a_sha, b_sha, "--", *GENOME_PATHS) + "\n"
+
+    # One-shot git commands throughout: gitpython's persistent object reader is not thread-safe.
+    def parents(self, sha: str) -> list[str]:
+        return self.repo.git.rev_list("--parents", "-n", "1", sha).split()[1:]
+
+    def exists(self, sha: str) -> bool:
+        try:
+            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+            return True
+        except git.GitCommandError:
+            return False
+
+
+def stored_commits(repo: GenomeRepo) -> set[str]:
+    """Every commit in the object store, whether or not any variant names it."""
+    out = repo.repo.git.cat_file("--batch-all-objects", "--batch-check")
+    return {line.split()[0] for line in out.splitlines() if line.split()[1] == "commit"}
