@@ -11,11 +11,13 @@ from rich.table import Table
 
 from dgm.bench_cli import bench_app
 from dgm.errors import DgmError
+from dgm.inspect_cli import register as register_inspection
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sandbox_app = typer.Typer(no_args_is_help=True, help="Build and check the sandbox image.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
+register_inspection(app)
 
 console = Console()
 
