@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dgm.errors import DgmError
+from dgm.http_json import send_json
 
 RETRYABLE = ("RateLimitError", "APIConnectionError", "Timeout", "InternalServerError", "ServiceUnavailableError")
 FORWARDED = {"messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens", "max_completion_tokens",
@@ -233,16 +234,9 @@ def _handler_for(gateway: Gateway) -> type[http.server.BaseHTTPRequestHandler]:
         def address_string(self) -> str:  # unix-socket clients have no address
             return "local"
 
-        def _send(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def _error(self, status: int, message: str, kind: str) -> None:
-            self._send(status, {"error": {"message": message, "type": kind, "code": kind}})
+            send_json(self, status, {"error": {"message": message, "type": kind, "code": kind}})
 
         def _caller(self) -> tuple[str, str] | None:
             auth = self.headers.get("Authorization", "")
@@ -255,7 +249,7 @@ def _handler_for(gateway: Gateway) -> type[http.server.BaseHTTPRequestHandler]:
             if self._caller() is None:
                 return
             if self.path.rstrip("/").endswith("/models"):
-                self._send(200, {"object": "list", "data": [{"id": "gateway", "object": "model", "owned_by": "dgm"}]})
+                send_json(self, 200, {"object": "list", "data": [{"id": "gateway", "object": "model", "owned_by": "dgm"}]})
             else:
                 self._error(404, f"no route {self.path}", "not_found")
 
@@ -268,7 +262,7 @@ def _handler_for(gateway: Gateway) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                self._send(200, gateway.chat(body, *caller))
+                send_json(self, 200, gateway.chat(body, *caller))
             except json.JSONDecodeError as e:
                 self._error(400, f"the request body is not JSON: {e}", "invalid_request_error")
             except BudgetExceeded as e:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dgm.http_json import send_json
+
 
 @dataclass
 class ScriptedReply:
@@ -45,34 +47,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def _send(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._send(200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "dgm"}]})
+            send_json(self, 200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "dgm"}]})
         else:
-            self._send(404, {"error": {"message": f"no route {self.path}"}})
+            send_json(self, 404, {"error": {"message": f"no route {self.path}"}})
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         if not self.path.rstrip("/").endswith("/chat/completions"):
-            self._send(404, {"error": {"message": f"no route {self.path}"}})
+            send_json(self, 404, {"error": {"message": f"no route {self.path}"}})
             return
         self.server.record(body, self.headers.get("Authorization", ""))
         reply = self.server.next_reply(body)
         if reply is None:
-            self._send(500, {"error": {"message": "the script is exhausted: no reply left", "type": "script_exhausted"}})
+            send_json(self, 500, {"error": {"message": "the script is exhausted: no reply left", "type": "script_exhausted"}})
             return
         if reply.status != 200:
-            self._send(reply.status, {"error": {"message": reply.error, "type": "scripted_error", "code": reply.status}})
+            send_json(self, reply.status, {"error": {"message": reply.error, "type": "scripted_error", "code": reply.status}})
             return
-        self._send(200, self.server.completion(body, reply))
+        send_json(self, 200, self.server.completion(body, reply))
 
 
 class _Server(http.server.ThreadingHTTPServer):

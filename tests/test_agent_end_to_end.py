@@ -8,11 +8,9 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 
 from benchmarks.agent_run import run_agent_on_task
 from benchmarks.grader import grade
-from benchmarks.suite import ensure_environment_image, load_suite
 from dgm.gateway import Gateway, UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from sandbox.container import Limits
@@ -47,22 +45,7 @@ def _drift(text: str) -> str:
     return "".join(("  " + line + "  \n") if line.strip() else "\n" for line in text.splitlines())
 
 
-@pytest.fixture(scope="module")
-def suite():
-    return load_suite("pyfix")
-
-
-@pytest.fixture(scope="module")
-def image(suite):
-    return ensure_environment_image(suite)
-
-
-@pytest.fixture(scope="module")
-def task(suite):
-    return next(t for t in suite.tasks() if t.repo == "inflection" and t.difficulty == "one-token")
-
-
-def _run(task, suite, image, tmp_path, script, monkeypatch, budget=None):
+def _run(inflection_task, pyfix, pyfix_image, tmp_path, script, monkeypatch, budget=None):
     monkeypatch.setenv("DGM_E2E_UPSTREAM_KEY", HOST_KEY)
     socket_path = tmp_path / "gw" / "llm.sock"
     with ScriptedLLMServer(script) as upstream, Gateway(
@@ -70,19 +53,19 @@ def _run(task, suite, image, tmp_path, script, monkeypatch, budget=None):
                        input_price_per_mtok=1.0, output_price_per_mtok=1.0),
         tmp_path / "run", budget=budget, socket_path=socket_path,
     ) as gateway:
-        token = gateway.issue_token("seed", task.instance_id)
+        token = gateway.issue_token("seed", inflection_task.instance_id)
         outcome = run_agent_on_task(
-            GENOME, task, suite, image, log_dir=tmp_path / "agent", env=llm_env(token),
+            GENOME, inflection_task, pyfix, pyfix_image, log_dir=tmp_path / "agent", env=llm_env(token),
             mounts=llm_mounts(socket_path), wrap=lambda cmd: with_bridge(cmd, socket_path.name),
             limits=Limits(timeout=300),
         )
     return outcome, upstream, gateway
 
 
-def test_the_agent_solves_a_bundled_task_in_a_container(suite, image, task, tmp_path, monkeypatch):
-    path, old, new = _edit_from_gold(task.patch)
-    first_removed = next(l[1:].strip() for l in task.patch.splitlines() if l.startswith("-") and not l.startswith("---"))
-    tests = " ".join(f"'{t}'" for t in task.fail_to_pass[:3])
+def test_the_agent_solves_a_bundled_task_in_a_container(pyfix, pyfix_image, inflection_task, tmp_path, monkeypatch):
+    path, old, new = _edit_from_gold(inflection_task.patch)
+    first_removed = next(l[1:].strip() for l in inflection_task.patch.splitlines() if l.startswith("-") and not l.startswith("---"))
+    tests = " ".join(f"'{t}'" for t in inflection_task.fail_to_pass[:3])
     script = [
         call("search_text", pattern=first_removed),
         call("view", path=path),
@@ -91,7 +74,7 @@ def test_the_agent_solves_a_bundled_task_in_a_container(suite, image, task, tmp_
         call("bash", command="env"),
         call("submit"),
     ]
-    outcome, upstream, gateway = _run(task, suite, image, tmp_path, script, monkeypatch)
+    outcome, upstream, gateway = _run(inflection_task, pyfix, pyfix_image, tmp_path, script, monkeypatch)
     assert outcome.agent_exit == "submitted", (tmp_path / "agent" / "agent_output.txt").read_text()[-3000:]
     tools = [json.loads(l) for l in outcome.trajectory.read_text().splitlines() if '"type": "tool"' in l]
     assert path in tools[0]["output"]  # the search found the file
@@ -100,13 +83,13 @@ def test_the_agent_solves_a_bundled_task_in_a_container(suite, image, task, tmp_
     environment = tools[4]["output"]
     assert HOST_KEY not in environment and "OPENAI_API_KEY=dgm-" in environment
     assert upstream.authorizations[0] == f"Bearer {HOST_KEY}"  # the key stayed on the host side
-    assert gateway.usage(variant_id="seed", task_id=task.instance_id).calls == len(script)
-    result = grade(task, outcome.patch, suite, image, log_dir=tmp_path / "grade")
+    assert gateway.usage(variant_id="seed", task_id=inflection_task.instance_id).calls == len(script)
+    result = grade(inflection_task, outcome.patch, pyfix, pyfix_image, log_dir=tmp_path / "grade")
     assert result.resolved, result.reason
 
 
-def test_a_zero_budget_stops_the_agent_with_the_budget_error(suite, image, task, tmp_path, monkeypatch):
-    outcome, upstream, _ = _run(task, suite, image, tmp_path, [call("submit")], monkeypatch, budget=0.0)
+def test_a_zero_budget_stops_the_agent_with_the_budget_error(pyfix, pyfix_image, inflection_task, tmp_path, monkeypatch):
+    outcome, upstream, _ = _run(inflection_task, pyfix, pyfix_image, tmp_path, [call("submit")], monkeypatch, budget=0.0)
     assert outcome.exit_code == 3
     assert outcome.agent_exit == "budget_exceeded"
     exit_record = json.loads(outcome.trajectory.read_text().splitlines()[-1])

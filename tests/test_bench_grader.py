@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 
 from benchmarks.grader import grade
-from benchmarks.suite import ensure_environment_image, load_suite
 
 # Makes every test report "passed": the exploit that fooled the SWE-bench harness.
 CONFTEST_EXPLOIT = """diff --git a/conftest.py b/conftest.py
@@ -23,24 +21,9 @@ new file mode 100644
 """
 
 
-@pytest.fixture(scope="module")
-def suite():
-    return load_suite("pyfix")
-
-
-@pytest.fixture(scope="module")
-def image(suite):
-    return ensure_environment_image(suite)
-
-
-@pytest.fixture(scope="module")
-def task(suite):
-    return next(t for t in suite.tasks() if t.repo == "inflection")
-
-
-def test_gold_patch_resolves_and_empty_patch_does_not(suite, image, task, tmp_path):
-    gold = grade(task, task.patch, suite, image, log_dir=tmp_path / "gold")
-    empty = grade(task, "", suite, image, log_dir=tmp_path / "empty")
+def test_gold_patch_resolves_and_empty_patch_does_not(pyfix, pyfix_image, inflection_task, tmp_path):
+    gold = grade(inflection_task, inflection_task.patch, pyfix, pyfix_image, log_dir=tmp_path / "gold")
+    empty = grade(inflection_task, "", pyfix, pyfix_image, log_dir=tmp_path / "empty")
     assert gold.resolved and gold.reason == "resolved"
     assert set(gold.fail_to_pass.values()) == {"passed"}
     assert not empty.resolved and empty.applied
@@ -49,23 +32,23 @@ def test_gold_patch_resolves_and_empty_patch_does_not(suite, image, task, tmp_pa
     assert (tmp_path / "gold" / "outcomes.json").exists()
 
 
-def test_a_conftest_that_forces_passes_is_dropped_and_not_resolved(suite, image, task, tmp_path):
-    result = grade(task, CONFTEST_EXPLOIT, suite, image, log_dir=tmp_path)
+def test_a_conftest_that_forces_passes_is_dropped_and_not_resolved(pyfix, pyfix_image, inflection_task, tmp_path):
+    result = grade(inflection_task, CONFTEST_EXPLOIT, pyfix, pyfix_image, log_dir=tmp_path)
     assert result.dropped_paths == ("conftest.py",)
     assert not result.resolved
 
 
-def test_editing_the_failing_test_itself_is_dropped(suite, image, task, tmp_path):
-    test_file, test_name = task.fail_to_pass[0].split("::")[0], task.fail_to_pass[0].split("::")[-1]
+def test_editing_the_failing_test_itself_is_dropped(pyfix, pyfix_image, inflection_task, tmp_path):
+    test_file, test_name = inflection_task.fail_to_pass[0].split("::")[0], inflection_task.fail_to_pass[0].split("::")[-1]
     cheat = (f"diff --git a/{test_file} b/{test_file}\n--- a/{test_file}\n+++ b/{test_file}\n"
              f"@@ -1,0 +1,1 @@\n+# {test_name} rewritten\n")
-    result = grade(task, cheat, suite, image, log_dir=tmp_path)
+    result = grade(inflection_task, cheat, pyfix, pyfix_image, log_dir=tmp_path)
     assert result.dropped_paths == (test_file,)
     assert not result.resolved
 
 
-def test_a_patch_that_does_not_apply_is_reported_as_such(suite, image, task, tmp_path):
+def test_a_patch_that_does_not_apply_is_reported_as_such(pyfix, pyfix_image, inflection_task, tmp_path):
     bogus = "diff --git a/nowhere.py b/nowhere.py\n--- a/nowhere.py\n+++ b/nowhere.py\n@@ -1 +1 @@\n-x = 1\n+x = 2\n"
-    result = grade(task, bogus, suite, image, log_dir=tmp_path)
+    result = grade(inflection_task, bogus, pyfix, pyfix_image, log_dir=tmp_path)
     assert not result.applied and not result.resolved
     assert result.reason == "the model patch did not apply"

@@ -16,7 +16,7 @@ import json
 import statistics
 import subprocess
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
