@@ -108,6 +108,7 @@ class CodeIndex:
         self.cache_file = (cache_dir or self.root / ".dgm-index") / "index.json"
         self._by_hash: dict[str, dict] = {}
         self._files: dict[str, str] = {}  # path -> content hash
+        self._cached: tuple | None = None
         if self.cache_file.exists():
             try:
                 self._by_hash = json.loads(self.cache_file.read_text())
@@ -143,6 +144,7 @@ class CodeIndex:
             self._by_hash.update((digest, parse_file(*job)) for digest, job in todo.items())
         parsed = len(todo)
         self._files = files
+        self._cached = None
         live = set(files.values())
         self._by_hash = {h: v for h, v in self._by_hash.items() if h in live}
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -154,27 +156,36 @@ class CodeIndex:
     def files(self) -> list[str]:
         return sorted(self._files)
 
+    def _tables(self) -> tuple[list[Symbol], dict[str, list[Symbol]], dict[str, list[Symbol]]]:
+        """Definitions and name-keyed lookups, built once per refresh."""
+        if self._cached is None:
+            defs = [Symbol(name, kind, path, line, end, text)
+                    for path, digest in sorted(self._files.items())
+                    for name, kind, line, end, text in self._by_hash[digest]["defs"]]
+            defs_by_name: dict[str, list[Symbol]] = {}
+            for symbol in defs:
+                defs_by_name.setdefault(symbol.name, []).append(symbol)
+            refs_by_name: dict[str, list[Symbol]] = {}
+            for path, digest in sorted(self._files.items()):
+                for name, line, text in self._by_hash[digest]["refs"]:
+                    refs_by_name.setdefault(name, []).append(Symbol(name, "reference", path, line, line, text))
+            self._cached = (defs, defs_by_name, refs_by_name)
+        return self._cached
+
     def all_definitions(self) -> list[Symbol]:
-        return [Symbol(name, kind, path, line, end, text)
-                for path, digest in sorted(self._files.items())
-                for name, kind, line, end, text in self._by_hash[digest]["defs"]]
+        return self._tables()[0]
 
     def all_references(self) -> list[Symbol]:
-        return [Symbol(name, "reference", path, line, line, text)
-                for path, digest in sorted(self._files.items())
-                for name, line, text in self._by_hash[digest]["refs"]]
+        return [s for refs in self._tables()[2].values() for s in refs]
 
     def definitions(self, name: str, fuzzy: bool = False, limit: int = 20) -> list[Symbol]:
-        defs = self.all_definitions()
-        exact = [s for s in defs if s.name == name]
+        _, by_name, _ = self._tables()
+        exact = by_name.get(name, [])
         if exact or not fuzzy:
             return exact[:limit]
-        names = sorted({s.name for s in defs})
-        close = process.extract(name, names, scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
-        ranked = {match: score for match, score, _ in close}
-        return sorted((s for s in defs if s.name in ranked), key=lambda s: -ranked[s.name])[:limit]
+        close = process.extract(name, list(by_name), scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+        return [s for match, _, _ in close for s in by_name[match]][:limit]
 
     def references(self, name: str, limit: int = 50) -> list[Symbol]:
         """Where `name` is used (not where it is defined)."""
-        return [s for s in self.all_references() if s.name == name][:limit]
-
+        return self._tables()[2].get(name, [])[:limit]
