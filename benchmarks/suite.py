@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -25,14 +26,28 @@ class SuiteError(DgmError):
 
 @dataclass(frozen=True)
 class Project:
-    name: str  # PyPI name
+    """A repository snapshot tasks are made on, and how to run its tests.
+
+    pypi: the source distribution `name==version`; local: a directory (relative to the suite);
+    git: a repository URL or path at `commit`.
+    """
+
+    name: str
     version: str
     pythonpath: str  # relative to the tree, e.g. "src"
     tests: str  # what to run to see the whole suite, e.g. "tests"
+    kind: str = "pypi"
+    location: str = ""
+    commit: str = ""
 
     @property
     def requirement(self) -> str:
         return f"{self.name}=={self.version}"
+
+    @property
+    def key(self) -> str:
+        """What a task's `source.location` names this project by."""
+        return self.requirement if self.kind == "pypi" else self.location
 
 
 @dataclass(frozen=True)
@@ -46,11 +61,11 @@ class Suite:
     def tasks_file(self) -> Path:
         return self.root / "tasks.jsonl"
 
-    def project_for(self, requirement: str) -> Project:
+    def project_for(self, key: str) -> Project:
         for project in self.projects:
-            if project.requirement == requirement:
+            if project.key == key:
                 return project
-        raise SuiteError(f"suite {self.name} has no project {requirement}")
+        raise SuiteError(f"suite {self.name} has no project {key}")
 
     def tasks(self) -> list[Task]:
         return load_tasks(self.tasks_file)
@@ -68,12 +83,25 @@ def load_suite(name_or_path: str) -> Suite:
                          f"the bundled suites ({', '.join(bundled)})")
     try:
         data = tomllib.loads(manifest.read_text())
-        projects = tuple(
-            Project(p["name"], p["version"], p.get("pythonpath", ""), p["tests"]) for p in data["projects"]
-        )
+        projects = tuple(_project(p, root, manifest) for p in data["projects"])
         return Suite(data["name"], root, projects, int(data.get("test_timeout", 60)))
     except (KeyError, TypeError, tomllib.TOMLDecodeError) as e:
         raise SuiteError(f"{manifest}: malformed suite manifest ({e!r})") from e
+
+
+def _project(entry: dict, root: Path, manifest: Path) -> Project:
+    kind = entry.get("source", "pypi")
+    needed = {"pypi": ("version",), "local": ("location",), "git": ("location", "commit")}
+    if kind not in needed:
+        raise SuiteError(f"{manifest}: project {entry.get('name')!r}: source must be pypi, local or git, not {kind!r}")
+    missing = [k for k in needed[kind] if not entry.get(k)]
+    if missing:
+        raise SuiteError(f"{manifest}: project {entry.get('name')!r} ({kind}) needs {', '.join(missing)}")
+    location = entry.get("location", "")
+    if kind == "local" and not Path(location).is_absolute():
+        location = str((root / location).resolve())
+    return Project(entry["name"], entry.get("version", ""), entry.get("pythonpath", ""), entry["tests"],
+                   kind, location, entry.get("commit", ""))
 
 
 def _cache() -> Path:
@@ -82,7 +110,38 @@ def _cache() -> Path:
 
 
 def pristine_tree(project: Project) -> Path:
-    """The project's source distribution from PyPI, unpacked once into the cache."""
+    """The project's tree before any task's bug: a PyPI source distribution unpacked once into
+    the cache, a local directory as it is, or a git repository checked out at its commit."""
+    if project.kind == "local":
+        tree = Path(project.location)
+        if not tree.is_dir():
+            raise SuiteError(f"project {project.name}: {tree} is not a directory")
+        return tree
+    if project.kind == "git":
+        return _git_tree(project)
+    return _sdist_tree(project)
+
+
+def _git_tree(project: Project) -> Path:
+    tree = _cache() / f"{project.name}-git-{_slug(project)}"
+    if (tree / ".complete").exists():
+        return tree
+    shutil.rmtree(tree, ignore_errors=True)
+    for command in (["git", "clone", "--quiet", project.location, str(tree)],
+                    ["git", "-C", str(tree), "checkout", "--quiet", "--detach", project.commit]):
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SuiteError(f"project {project.name}: {' '.join(command[:2])} failed: {proc.stderr.strip()[-300:]}")
+    shutil.rmtree(tree / ".git")  # the snapshot, not the history: tasks start from a fresh repository
+    (tree / ".complete").touch()
+    return tree
+
+
+def _slug(project: Project) -> str:
+    return hashlib.sha256(f"{project.kind}:{project.location}@{project.commit}".encode()).hexdigest()[:10]
+
+
+def _sdist_tree(project: Project) -> Path:
     cache = _cache()
     tree = cache / f"{project.name}-{project.version}"
     if (tree / ".complete").exists():
@@ -112,7 +171,9 @@ def pristine_tree(project: Project) -> Path:
 
 def tree_dir(project: Project) -> str:
     """Where the environment image holds the project's pristine tree."""
-    return f"{PROJECTS_ROOT}/{project.name}-{project.version}"
+    if project.kind == "pypi":
+        return f"{PROJECTS_ROOT}/{project.name}-{project.version}"
+    return f"{PROJECTS_ROOT}/{project.name}-{project.kind}-{_slug(project)}"
 
 
 ENV_DOCKERFILE = """\
@@ -128,7 +189,7 @@ def ensure_environment_image(suite: Suite) -> str:
     from sandbox.image import build_image, ensure_sandbox_image
 
     context: dict[str, bytes | Path] = {
-        f"projects/{project.name}-{project.version}": pristine_tree(project) for project in suite.projects
+        "projects/" + tree_dir(project).rsplit("/", 1)[1]: pristine_tree(project) for project in suite.projects
     }
     context["grading"] = Path(__file__).resolve().parent / "grading"
     dockerfile = ENV_DOCKERFILE.format(sandbox=ensure_sandbox_image(), projects=PROJECTS_ROOT)
@@ -143,7 +204,10 @@ def check_suite_tasks(suite: Suite) -> list[Task]:
     """The suite's tasks, each checked to name one of the suite's projects."""
     tasks = suite.tasks()
     for task in tasks:
-        if task.source is None or task.source.kind != "pypi":
-            raise TaskFormatError(f"{suite.tasks_file}: task {task.instance_id} has no PyPI source")
-        suite.project_for(task.source.location)
+        if task.source is None:
+            raise TaskFormatError(f"{suite.tasks_file}: task {task.instance_id} has no source")
+        project = suite.project_for(task.source.location)
+        if project.kind != task.source.kind:
+            raise TaskFormatError(f"{suite.tasks_file}: task {task.instance_id} says its source is "
+                                  f"{task.source.kind}, but project {project.name} is {project.kind}")
     return tasks
