@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,8 @@ def relevant_files(genome_dir: Path, trajectory: str, limit: int = FILES_CHARS) 
     from tools.code_index import CodeIndex
     from tools.repo_map import repo_map
 
-    index = CodeIndex(genome_dir)
+    # the index cache stays outside the genome, which must not change by being read
+    index = CodeIndex(genome_dir, cache_dir=Path(tempfile.gettempdir()) / "dgm-diagnose-index")
     index.refresh()
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]{3,}", trajectory))
     focus = sorted({s.path for w in words for s in index.definitions(w, limit=3)})

@@ -39,6 +39,7 @@ def test_the_diagnosis_sees_the_failure_and_the_relevant_genome_files(tmp_path):
     assert "no change to p.py: Ambiguous" in prompt
     assert "## tools/editor.py" in prompt  # found through the genome's own code index
     assert "$" not in prompt.split("# The task")[0]  # every placeholder was filled
+    assert not (GENOME / ".dgm-index").exists()  # reading the genome leaves it as it was
     assert result.task_id == "task-7"
     assert result.summary == "edits give up after one ambiguous match"
     assert result.issue == "In tools/editor.py, show both places."
