@@ -1,7 +1,10 @@
 """`python -m agent solve --repo DIR --issue FILE`: work on an issue, write the patch.
 
-Exit codes: 0 the loop ended (submitted or a limit), 2 no model configured, 3 the run's budget
-is spent (the patch so far is still written), 1 any other error.
+Without a model (DGM_MODEL unset), or with DGM_POLICY=repair, the model-free repair policy
+(agent.repair) works on the issue instead of the LLM loop.
+
+Exit codes: 0 the loop ended (submitted or a limit), 2 DGM_POLICY=llm but no model configured,
+3 the run's budget is spent (the patch so far is still written), 1 any other error.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from agent.llm import BudgetExceeded
 from agent.loop import Limits, solve
 from agent.patch import repository_diff
+from agent.repair import Budget, repair
 from agent.trajectory import Trajectory
 
 
@@ -30,16 +34,22 @@ def main() -> None:
     run.add_argument("--max-cost", type=float, default=Limits.max_cost)
     args = parser.parse_args()
 
-    # The one place a policy is chosen: a model when one is configured.
-    if not os.environ.get("DGM_MODEL"):
+    # The one place a policy is chosen: the LLM loop when a model is configured, unless the
+    # repair policy is asked for; the repair policy when there is no model.
+    policy = os.environ.get("DGM_POLICY") or ("llm" if os.environ.get("DGM_MODEL") else "repair")
+    if policy == "llm" and not os.environ.get("DGM_MODEL"):
         print("no model configured: set DGM_MODEL (a litellm model string)", file=sys.stderr)
         sys.exit(2)
     repo = args.repo.resolve()
     trajectory = Trajectory(args.trajectory)
     code = 0
     try:
-        reason = solve(repo, args.issue.read_text(), Limits(args.max_steps, args.max_tokens, args.max_cost),
-                       trajectory, os.environ.get("DGM_ACTION_FORMAT", "tools"))
+        if policy == "repair":
+            trajectory.write("policy", name="repair")
+            reason = repair(repo, args.issue.read_text(), trajectory, Budget())
+        else:
+            reason = solve(repo, args.issue.read_text(), Limits(args.max_steps, args.max_tokens, args.max_cost),
+                           trajectory, os.environ.get("DGM_ACTION_FORMAT", "tools"))
         trajectory.write("exit", reason=reason)
     except BudgetExceeded as e:
         trajectory.write("exit", reason="budget_exceeded", message=str(e))

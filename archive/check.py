@@ -38,9 +38,10 @@ def check_run(run_dir: Path) -> list[str]:
         if row.score is None or row.stage == 0:
             continue
         # row.stage counts completed stages; an evaluation's stage is the index that planned it
+        # held-out evaluations have a negative stage and never count towards the score
         done = [bool(resolved) for variant, _task, stage, status, resolved in db.evaluation_rows()
-                if variant == row.id and stage < row.stage and status == "done"]
-        planned = [1 for variant, _task, stage, *_ in db.evaluation_rows() if variant == row.id and stage < row.stage]
+                if variant == row.id and 0 <= stage < row.stage and status == "done"]
+        planned = [1 for variant, _task, stage, *_ in db.evaluation_rows() if variant == row.id and 0 <= stage < row.stage]
         if len(done) != len(planned):
             problems.append(f"variant {row.id} is scored on stage {row.stage} with unfinished evaluations")
         elif abs(row.score - sum(done) / len(done)) > 1e-9:

@@ -183,6 +183,11 @@ class RunDB:
                                     (variant_id,))
         return {task: bool(resolved) for task, resolved in rows}
 
+    def agent_exit(self, variant_id: str, task_id: str) -> str:
+        row = self._conn().execute("SELECT agent_exit FROM evaluations WHERE variant_id = ? AND task_id = ?",
+                                   (variant_id, task_id)).fetchone()
+        return row[0] if row else ""
+
     def evaluation_rows(self) -> list[tuple]:
         return self._conn().execute("SELECT variant_id, task_id, stage, status, resolved FROM evaluations").fetchall()
 

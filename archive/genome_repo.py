@@ -56,7 +56,9 @@ class GenomeRepo:
         sha = repo.repo.git.commit_tree(tree, "-m", message, env=_AUTHOR)
         return repo, sha
 
-    def commit_child(self, parent_sha: str, diff: str, message: str) -> str:
+    def commit_child(self, parent_sha: str, diff: str, message: str, date: float | None = None) -> str:
+        """The child's commit. With `date` fixed (the variant's creation time) the same child
+        always gets the same commit, so a commit redone after a crash is the one already stored."""
         if not diff.strip():
             raise ChildRejected("the child changed nothing (empty diff)")
         outside = [p for p in changed_paths(diff) if p.split("/", 1)[0] not in GENOME_PATHS]
@@ -74,7 +76,8 @@ class GenomeRepo:
             tree = self.repo.git.write_tree(env=env)
         if tree == self.repo.git.rev_parse(f"{parent_sha}^{{tree}}"):
             raise ChildRejected("the child's diff leaves the genome unchanged")
-        return self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env=_AUTHOR)
+        stamp = {} if date is None else {"GIT_AUTHOR_DATE": f"@{int(date)} +0000", "GIT_COMMITTER_DATE": f"@{int(date)} +0000"}
+        return self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env={**_AUTHOR, **stamp})
 
     def checkout(self, sha: str, dest: Path) -> Path:
         """The variant's genome as files in `dest`."""

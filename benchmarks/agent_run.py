@@ -11,7 +11,8 @@ from pathlib import Path
 from benchmarks.suite import Suite, tree_dir
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
-from sandbox.container import Limits, Mount, Sandbox
+from sandbox.container import Limits, Sandbox
+from sandbox.llm_bridge import Bridge
 
 GENOME_ROOTS = ("agent", "tools")
 
@@ -26,32 +27,40 @@ class AgentOutcome:
     duration: float
 
 
-def agent_script(task: Task, suite: Suite, agent_args: Sequence[str]) -> str:
+COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -qm"
+
+
+def task_repo_setup(task: Task, suite: Suite) -> str:
+    """Shell that makes /work/repo the task's repository at its base, as a git work tree."""
     assert task.source is not None
     project = suite.project_for(task.source.location)
-    args = " ".join(agent_args)
-    return f"""set -u
-mkdir -p /work/out && cp -a {tree_dir(project)} /work/repo && cd /work/repo
-git init -q && git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -qm pristine
+    return f"""cp -a {tree_dir(project)} /work/repo && cd /work/repo
+git init -q && {COMMIT} pristine
 if [ -s /work/task/setup.patch ]; then git apply /work/task/setup.patch || exit 90; fi
-git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -qm base
-cd /work && PYTHONPATH=/work/genome python -m agent solve --repo /work/repo --issue /work/task/issue.md \\
-  --patch-out /work/out/patch.diff --trajectory /work/out/trajectory.jsonl {args}
+{COMMIT} base
 """
 
 
-def run_agent_on_task(genome_dir: Path, task: Task, suite: Suite, image: str, *, log_dir: Path,
-                      env: Mapping[str, str] = {}, mounts: Sequence[Mount] = (), limits: Limits = Limits(),
-                      agent_args: Sequence[str] = (), wrap=lambda command: command, run_id: str = "agent") -> AgentOutcome:
-    """`wrap` adds what must start first (e.g. the LLM bridge) around the command."""
-    if task.source is None:
-        raise DgmError(f"task {task.instance_id} has no source to build its repository from")
+def run_agent(genome_dir: Path, image: str, issue: str, repo_setup: str, *, log_dir: Path,
+              inputs: Mapping[str, Path | Mapping[str, str]] = {}, env: Mapping[str, str] = {},
+              bridge: Bridge = Bridge(), limits: Limits = Limits(), agent_args: Sequence[str] = (),
+              run_id: str = "agent") -> AgentOutcome:
+    """Run the genome in `genome_dir` on `issue` in a container: `repo_setup` (shell) makes
+    /work/repo from `inputs` (copied under /work first); the patch and trajectory come back."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    command = wrap(["bash", "-c", agent_script(task, suite, agent_args)])
-    with Sandbox(image, command, limits=limits, env=env, mounts=mounts, run_id=run_id) as box:
+    script = f"""set -u
+mkdir -p /work/out
+{repo_setup}
+cd /work && PYTHONPATH=/work/genome python -m agent solve --repo /work/repo --issue /work/task/issue.md \\
+  --patch-out /work/out/patch.diff --trajectory /work/out/trajectory.jsonl {" ".join(agent_args)}
+"""
+    with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env},
+                 mounts=bridge.mounts, run_id=run_id) as box:
         for root in GENOME_ROOTS:
             box.put(f"/work/genome/{root}", genome_dir / root)
-        box.put("/work/task", {"setup.patch": task.source.setup_patch, "issue.md": task.problem_statement})
+        for dest, source in inputs.items():
+            box.put(dest, source)
+        box.put("/work/task", {"issue.md": issue})
         result = box.run()
         try:
             box.get_tree("/work/out", log_dir)
@@ -68,3 +77,13 @@ def run_agent_on_task(genome_dir: Path, task: Task, suite: Suite, image: str, *,
     patch_file = out / "patch.diff"
     return AgentOutcome(patch_file.read_text() if patch_file.exists() else "", result.exit_code, result.reason,
                         agent_exit, trajectory, result.duration)
+
+
+def run_agent_on_task(genome_dir: Path, task: Task, suite: Suite, image: str, *, log_dir: Path,
+                      env: Mapping[str, str] = {}, bridge: Bridge = Bridge(), limits: Limits = Limits(),
+                      agent_args: Sequence[str] = (), run_id: str = "agent") -> AgentOutcome:
+    if task.source is None:
+        raise DgmError(f"task {task.instance_id} has no source to build its repository from")
+    return run_agent(genome_dir, image, task.problem_statement, task_repo_setup(task, suite), log_dir=log_dir,
+                     inputs={"/work/task": {"setup.patch": task.source.setup_patch}}, env=env, bridge=bridge,
+                     limits=limits, agent_args=agent_args, run_id=run_id)

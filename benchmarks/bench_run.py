@@ -16,7 +16,7 @@ from benchmarks.suite import Suite, ensure_environment_image
 from benchmarks.tasks import Task
 from dgm.gateway import Gateway, UpstreamConfig
 from sandbox.container import Limits
-from sandbox.llm_bridge import llm_env, llm_mounts, with_bridge
+from sandbox.llm_bridge import Bridge, bridge
 from sandbox.pool import ContainerPool
 
 
@@ -45,13 +45,9 @@ def run_suite(suite: Suite, tasks: Sequence[Task], genome_dir: Path, out_dir: Pa
 
         def one(task: Task) -> TaskRun:
             logs = out_dir / task.instance_id
-            env, mounts, wrap = {}, [], (lambda command: command)
-            if gateway is not None:
-                env = llm_env(gateway.issue_token("bench", task.instance_id))
-                mounts = llm_mounts(gateway.socket_path)
-                wrap = lambda command: with_bridge(command, gateway.socket_path.name)  # noqa: E731
-            outcome = run_agent_on_task(genome_dir, task, suite, image, log_dir=logs / "agent", env=env,
-                                        mounts=mounts, wrap=wrap, limits=limits, run_id="bench")
+            access = bridge(gateway.socket_path, gateway.issue_token("bench", task.instance_id)) if gateway else Bridge()
+            outcome = run_agent_on_task(genome_dir, task, suite, image, log_dir=logs / "agent", bridge=access,
+                                        limits=limits, run_id="bench")
             result = grade(task, outcome.patch, suite, image, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
             cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
             return TaskRun(task.instance_id, result.resolved, result.reason, outcome.agent_exit,

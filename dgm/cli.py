@@ -12,11 +12,14 @@ from rich.table import Table
 from dgm.bench_cli import bench_app
 from dgm.errors import DgmError
 from dgm.inspect_cli import register as register_inspection
+from dgm.run_cli import config, resume, run, status
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sandbox_app = typer.Typer(no_args_is_help=True, help="Build and check the sandbox image.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
+for command in (run, resume, status, config):
+    app.command()(command)
 register_inspection(app)
 
 console = Console()

@@ -40,7 +40,6 @@ class ModelConfig:
     api_key_env: str = ""  # name of the host environment variable holding the key
     input_price_per_mtok: float = 0.0  # used when litellm knows no price for the model
     output_price_per_mtok: float = 0.0
-    diagnosis_model: str = ""  # defaults to `name`
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,18 @@ class MutationConfig:
 @dataclass(frozen=True)
 class SelectionConfig:
     rule: str = "dgm"  # "dgm" | "greedy" | "uniform" | "score_prop" | "hgm"
+    # Admission: every valid child stays in the lineage; only those at least this novel (0..1,
+    # behaviour and code distance to their nearest archive members) may become parents.
+    min_novelty: float = 0.0
 
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    suite: str = "bundled"  # a bundled suite name or a path to a suite directory
+    suite: str = "pyfix"  # a bundled suite name or a path to a suite directory
     stage_sizes: list[int] = field(default_factory=lambda: [10, 50])
     stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
     full_suite_for_best: bool = True
+    heldout_size: int = 0  # held-out tasks scored for variants reaching the last stage; 0: all
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,12 @@ class SandboxConfig:
     memory: str = "2g"
     cpus: float = 1.0
     pids: int = 512
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    kind: str = "local"  # "local" (containers on this machine) | "ray" (pip install 'dgm[ray]')
+    address: str = ""  # for ray: "ray://head:10001", "auto", or empty for ray.init() defaults
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,7 @@ class Config:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
 
 def _coerce(value: object, hint: object, where: str) -> object:
@@ -127,6 +137,8 @@ def _validated(config: Config, source: str) -> Config:
         (config.agent.policy in ("llm", "repair", "auto"), "agent.policy must be llm, repair or auto"),
         (config.agent.action_format in ("tools", "text"), "agent.action_format must be tools or text"),
         (config.mutation.kind in ("self", "gi", "auto"), "mutation.kind must be self, gi or auto"),
+        (config.executor.kind in ("local", "ray"), "executor.kind must be local or ray"),
+        (0.0 <= config.selection.min_novelty <= 1.0, "selection.min_novelty must be between 0 and 1"),
         (config.selection.rule in ("dgm", "greedy", "uniform", "score_prop", "hgm"),
          "selection.rule must be dgm, greedy, uniform, score_prop or hgm"),
         (len(config.evaluation.stage_sizes) >= 1 and all(n > 0 for n in config.evaluation.stage_sizes),
@@ -137,8 +149,8 @@ def _validated(config: Config, source: str) -> Config:
         (config.run.parallel_evaluations >= 1 and config.run.parallel_self_modify >= 1,
          "run.parallel_evaluations and run.parallel_self_modify must be at least 1"),
         (config.agent.policy != "llm" or bool(config.model.name), "agent.policy = llm needs model.name"),
-        (config.mutation.kind != "self" or bool(config.model.name) or config.agent.policy == "repair",
-         "mutation.kind = self needs model.name (or mutation.kind = gi)"),
+        (config.mutation.kind != "self" or bool(config.model.name),
+         "mutation.kind = self needs model.name: the parent works on its own source with the model"),
     ]
     for ok, message in checks:
         if not ok:

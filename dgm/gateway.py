@@ -68,6 +68,21 @@ def _litellm():
     return litellm
 
 
+def spent_in_log(run_dir: Path) -> float:
+    """What earlier gateways of a run spent, from its call log: a resumed run starts from there,
+    including calls of work that was killed before its result was recorded."""
+    log = run_dir / "llm_calls.jsonl"
+    if not log.exists():
+        return 0.0
+    total = 0.0
+    for line in log.read_text().splitlines():
+        try:
+            total += float(json.loads(line).get("cost") or 0.0)
+        except (json.JSONDecodeError, AttributeError, ValueError):
+            continue  # a line cut short by a kill
+    return total
+
+
 class Gateway:
     """Context manager: serves on entry, stops on exit."""
 

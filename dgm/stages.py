@@ -27,11 +27,16 @@ class StagePlan:
 
 
 def plan_stages(train: Sequence[str], heldout: Sequence[str], sizes: Sequence[int],
-                thresholds: Sequence[float], seed: int) -> StagePlan:
+                thresholds: Sequence[float], seed: int, heldout_size: int = 0) -> StagePlan:
+    """`heldout_size` > 0 scores last-stage variants on that many held-out tasks (a fixed,
+    seeded choice), not the whole split."""
     order = sorted(train)
     random.Random(seed).shuffle(order)
     stages = tuple(tuple(order[: min(size, len(order))]) for size in sizes)
-    return StagePlan(stages, tuple(thresholds), tuple(order), tuple(sorted(heldout)))
+    held = sorted(heldout)
+    random.Random(seed).shuffle(held)
+    held = held[:heldout_size] if heldout_size > 0 else held
+    return StagePlan(stages, tuple(thresholds), tuple(order), tuple(sorted(held)))
 
 
 def score(results: dict[str, bool], tasks: Sequence[str]) -> float:

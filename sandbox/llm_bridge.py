@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.container import Mount
@@ -41,3 +42,20 @@ def with_bridge(command: Sequence[str], socket_name: str) -> list[str]:
         'exec "$@"'
     )
     return ["bash", "-c", bridge, "bridge", *command]
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """What one container needs to reach the gateway: its token env, the socket mount, and the
+    wrapper that starts the bridge first. The empty Bridge is a container with no model."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    mounts: tuple[Mount, ...] = ()
+    socket_name: str = ""
+
+    def wrap(self, command: Sequence[str]) -> list[str]:
+        return with_bridge(command, self.socket_name) if self.socket_name else list(command)
+
+
+def bridge(socket_path: Path, token: str) -> Bridge:
+    return Bridge(llm_env(token), tuple(llm_mounts(socket_path)), socket_path.name)

@@ -14,7 +14,7 @@ from benchmarks.grader import grade
 from dgm.gateway import Gateway, UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from sandbox.container import Limits
-from sandbox.llm_bridge import llm_env, llm_mounts, with_bridge
+from sandbox.llm_bridge import bridge
 
 GENOME = Path(__file__).resolve().parent.parent
 HOST_KEY = "sk-e2e-host-only-secret"
@@ -55,8 +55,7 @@ def _run(inflection_task, pyfix, pyfix_image, tmp_path, script, monkeypatch, bud
     ) as gateway:
         token = gateway.issue_token("seed", inflection_task.instance_id)
         outcome = run_agent_on_task(
-            GENOME, inflection_task, pyfix, pyfix_image, log_dir=tmp_path / "agent", env=llm_env(token),
-            mounts=llm_mounts(socket_path), wrap=lambda cmd: with_bridge(cmd, socket_path.name),
+            GENOME, inflection_task, pyfix, pyfix_image, log_dir=tmp_path / "agent", bridge=bridge(socket_path, token),
             limits=Limits(timeout=300),
         )
     return outcome, upstream, gateway

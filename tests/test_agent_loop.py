@@ -103,8 +103,8 @@ def test_a_spent_budget_stops_the_agent_with_exit_code_3(repo):
     assert "+    return a + b" in (repo.parent / "out.patch").read_text()
 
 
-def test_without_a_model_the_agent_says_so(repo):
-    env = {k: v for k, v in os.environ.items() if k != "DGM_MODEL"}
+def test_the_llm_policy_without_a_model_says_so(repo):
+    env = {**{k: v for k, v in os.environ.items() if k != "DGM_MODEL"}, "DGM_POLICY": "llm"}
     result = subprocess.run([sys.executable, "-m", "agent", "solve", "--repo", str(repo),
                              "--issue", str(repo.parent / "issue.md")], env=env, capture_output=True, text=True)
     assert result.returncode == 2 and "no model configured" in result.stderr

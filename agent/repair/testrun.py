@@ -1,0 +1,94 @@
+"""Running a repository's tests: which ids an issue names, and one pytest run with outcomes,
+coverage and traceback frames read back from the spectrum plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PLUGIN = "dgm_repair_spectrum"  # the module name the plugin is loaded under, outside the repo
+# A pytest node id: a .py path, then ::parts; quoted ids may hold spaces inside [params].
+QUOTED_ID = re.compile(r"""["'`]([\w./-]+\.py(?:::[^"'`\n]+)+)["'`]""")
+BARE_ID = re.compile(r"(?<![\w./-])([\w./-]+\.py(?:::[\w.-]+)+(?:\[[^\]\s]*\])?)")
+
+
+def issue_test_ids(issue: str) -> list[str]:
+    """Pytest node ids the issue mentions, in order of first mention."""
+    found: list[str] = []
+    for pattern in (QUOTED_ID, BARE_ID):
+        for match in pattern.finditer(issue):
+            test_id = match.group(1).strip().lstrip("./")
+            if test_id not in found:
+                found.append(test_id)
+    # A bare match may be a prefix of a quoted one (the bare pattern stops at a space).
+    return [t for t in found if not any(o != t and o.startswith(t) and o[len(t)] == "[" for o in found)]
+
+
+@dataclass
+class TestRun:
+    exit_code: int | None  # None: timed out
+    output: str
+    outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed | failed | skipped
+    coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # node id -> file -> lines
+    frames: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # node id -> (file, line)
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+    def failed(self) -> list[str]:
+        return [t for t, o in self.outcomes.items() if o == "failed"]
+
+
+class Runner:
+    """Runs pytest in `repo` the way the graders do: no cache, no addopts, the repo (and a src/
+    layout) on the path, and the spectrum plugin loaded from a temporary directory."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._tmp = Path(tempfile.mkdtemp(prefix="dgm-repair-"))
+        shutil.copy(Path(__file__).with_name("spectrum_plugin.py"), self._tmp / f"{PLUGIN}.py")
+        paths = [str(self._tmp), str(repo)] + [str(repo / "src")] * (repo / "src").is_dir()
+        # The genome's own path is left out so the repository's imports cannot resolve to it.
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.env.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
+
+    def run(self, tests: Sequence[str], *, timeout: float, trace: bool = False, first_failure: bool = False,
+            extra: Sequence[str] = ()) -> TestRun:
+        out = self._tmp / "report.json"
+        out.unlink(missing_ok=True)
+        env = dict(self.env, DGM_SPECTRUM_OUT=str(out), DGM_SPECTRUM_ROOT=str(self.repo))
+        if not trace:
+            env["DGM_SPECTRUM_ROOT"] = ""
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN,
+                   "-o", "addopts=", "--tb=native", *(["-x"] if first_failure else []), *extra, *tests]
+        proc = subprocess.Popen(command, cwd=self.repo, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # a mutated loop may never end; its children go too
+            output, _ = proc.communicate()
+            code = None
+        run = TestRun(code, output)
+        if out.exists():
+            try:
+                report = json.loads(out.read_text())
+                run.outcomes, run.coverage = report["outcomes"], report["coverage"]
+                run.frames = {t: [(f, n) for f, n in fs] for t, fs in report["frames"].items()}
+            except (ValueError, KeyError):
+                pass
+        return run
+
+    def close(self) -> None:
+        shutil.rmtree(self._tmp, ignore_errors=True)

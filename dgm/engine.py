@@ -1,0 +1,463 @@
+"""The evolution loop: select parents, diagnose, self-modify, validate, commit, evaluate in
+stages, admit. Each child moves through its states in its own thread, and every state is written
+to the run database before the next begins:
+
+    pending -> diagnosed -> modified -> committed -> evaluating -> admitted | failed
+
+so a run killed at any moment resumes from the last state written (`dgm resume`) and no finished
+evaluation is lost or run again. Steps overlap: the next step's parents are chosen and start
+modifying themselves while earlier children are still being evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from pathlib import Path
+
+from archive.db import VariantRow
+from archive.genome_repo import ChildRejected
+from archive.lineage import clade, lineage_graph
+from archive.novelty import is_near_duplicate, novelty
+from archive.selection import Candidate, select_parents
+from benchmarks.suite import Suite, ensure_environment_image, load_suite
+from dgm.child_check import smoke_failure
+from dgm.config import Config
+from dgm.diagnose import describe_outcome, diagnose, pick_failed_task
+from dgm.errors import DgmError
+from dgm.evaluation import EvalJob, EvalResult
+from dgm.executors import Executor, make_executor
+from dgm.gateway import BudgetExceeded, Gateway, UpstreamConfig, spent_in_log
+from dgm.gi_mutator import MutationError
+from dgm.run_dir import RunDir
+from dgm.self_modify import gi_modify, self_modify
+from dgm.stages import StagePlan, plan_stages, score
+from sandbox.container import Limits
+from sandbox.image import ensure_sandbox_image
+from sandbox.live import remove_all
+from sandbox.llm_bridge import Bridge, bridge
+
+SEED_ID = "seed"
+HELDOUT_STAGE = -1  # evaluation rows of held-out tasks; never part of a variant's score
+TERMINAL = ("admitted", "failed")
+MODIFYING = ("pending", "diagnosed", "modified", "committed")
+
+
+class StopRequested(Exception):
+    """Raised inside a child's thread when the run is stopping: leave its state for resume."""
+
+
+def uses_model(config: Config) -> tuple[str, str]:
+    """(agent policy, mutation kind) after resolving "auto" by whether a model is configured."""
+    has_model = bool(config.model.name)
+    policy = config.agent.policy if config.agent.policy != "auto" else ("llm" if has_model else "repair")
+    kind = config.mutation.kind if config.mutation.kind != "auto" else ("self" if has_model else "gi")
+    return policy, kind
+
+
+class Engine:
+    def __init__(self, run: RunDir, config: Config, on_event: Callable[[str], None] = lambda message: None) -> None:
+        self.run, self.config, self.on_event = run, config, on_event
+        self.db = run.db()
+        self.genomes = run.genomes()
+        self.suite: Suite = load_suite(config.evaluation.suite)
+        self.tasks = {t.instance_id: t for t in self.suite.tasks()}
+        self.plan: StagePlan = plan_stages(
+            [t for t, task in self.tasks.items() if task.split != "heldout"],
+            [t for t, task in self.tasks.items() if task.split == "heldout"],
+            config.evaluation.stage_sizes, config.evaluation.stage_thresholds, config.run.seed,
+            config.evaluation.heldout_size)
+        self.policy, self.mutation = uses_model(config)
+        self.stop_reason = ""
+        self._stopping = threading.Event()
+        self._modify_slots = threading.Semaphore(config.run.parallel_self_modify)
+        self._lock = threading.Lock()
+        self._gateway: Gateway | None = None
+        self._executor: Executor | None = None
+        self._checkouts: dict[str, Path] = {}
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run_loop(self) -> str:
+        """Run until max steps are done or a limit stops the run; returns why it ended."""
+        self.db.set_meta("state", "running")
+        self.db.set_meta("pid", os.getpid())
+        session_start, elapsed_before = time.monotonic(), float(self.db.meta("elapsed", 0.0))
+        requeued = self.db.reset_running()
+        if requeued:
+            self.on_event(f"resuming: {requeued} interrupted evaluation(s) will run again")
+        with ExitStack() as stack:
+            self._work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dgm-run-")))
+            self.sandbox_image = ensure_sandbox_image()
+            self.env_image = ensure_environment_image(self.suite)
+            if self.config.model.name:
+                self._gateway = stack.enter_context(self._open_gateway())
+            self._executor = make_executor(self.config.executor, self.config.run.parallel_evaluations)
+            children = ThreadPoolExecutor(max_workers=4 * self.config.run.children_per_step + 4,
+                                          thread_name_prefix="child")
+            active: dict[Future, str] = {}
+            for row in self.db.variants():
+                if row.status not in TERMINAL:
+                    active[children.submit(self._advance, row.id)] = row.id
+            try:
+                while True:
+                    elapsed = elapsed_before + time.monotonic() - session_start
+                    self.db.set_meta("elapsed", elapsed)
+                    limit = self._limit_reached(elapsed)
+                    if limit:
+                        self.stop(limit)
+                        break
+                    if self.stop_reason:  # a child hit the budget
+                        break
+                    if self._may_launch_step(active):
+                        for variant_id in self._launch_step():
+                            active[children.submit(self._advance, variant_id)] = variant_id
+                    if not active:
+                        if self._steps_launched() >= self.config.run.max_steps or not self._candidates():
+                            break
+                        continue
+                    done, _ = wait(active, timeout=2.0, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        variant_id = active.pop(future)
+                        if future.exception() is not None and not self._stopping.is_set():
+                            raise future.exception()  # an engine bug: the variant stays resumable
+            except BaseException:
+                self.stop("interrupted")
+                raise
+            finally:
+                self._executor.close(cancel=self._stopping.is_set())
+                children.shutdown(wait=True, cancel_futures=True)
+                if self._stopping.is_set():
+                    remove_all()  # anything a child started while the stop was under way
+                self.db.set_meta("elapsed", elapsed_before + time.monotonic() - session_start)
+                self.db.set_meta("state", f"stopped: {self.stop_reason}" if self.stop_reason else "finished")
+        if not self.stop_reason and self._steps_launched() < self.config.run.max_steps:
+            self.stop_reason = "no admitted variant can be a parent (none admitted, or none failed a task to learn from)"
+            self.db.set_meta("state", f"stopped: {self.stop_reason}")
+        return self.stop_reason or "finished"
+
+    def stop(self, reason: str) -> None:
+        """Stop now: running containers are removed and their work is left for resume."""
+        if not self.stop_reason:
+            self.stop_reason = reason
+            self.on_event(f"stopping: {reason}")
+        self._stopping.set()
+        if self._executor is not None:
+            self._executor.close(cancel=True)
+
+    def _limit_reached(self, elapsed: float) -> str:
+        if elapsed >= self.config.run.max_wall_time:
+            return f"max wall time reached ({self.config.run.max_wall_time:.0f} s)"
+        if self.config.model.name and self._spent() >= self.config.run.max_cost:
+            return f"max cost reached (${self._spent():.4f} of ${self.config.run.max_cost:g})"
+        return ""
+
+    def _spent(self) -> float:
+        return self._gateway.spent if self._gateway else self.db.total_cost()
+
+    def _open_gateway(self) -> Gateway:
+        model = self.config.model
+        upstream = UpstreamConfig(model.name, model.api_base or None, model.api_key_env or None,
+                                  model.input_price_per_mtok or None, model.output_price_per_mtok or None)
+        # unix socket paths are limited to ~100 bytes: the socket lives in a short temp dir
+        return Gateway(upstream, self.run.path, budget=self.config.run.max_cost,
+                       spent=spent_in_log(self.run.path), socket_path=self._work / "gw" / "llm.sock")
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def _steps_launched(self) -> int:
+        return max((row.step for row in self.db.variants()), default=0)
+
+    def _may_launch_step(self, active: dict[Future, str]) -> bool:
+        """A new step starts once the previous step's children have all left self-modification,
+        while no more than two steps' children are being evaluated."""
+        if self._steps_launched() >= self.config.run.max_steps or self._stopping.is_set():
+            return False
+        rows = self.db.variants()
+        if any(row.status in MODIFYING for row in rows):
+            return False
+        evaluating = sum(row.status == "evaluating" for row in rows)
+        return evaluating <= 2 * self.config.run.children_per_step and bool(self._candidates())
+
+    def _launch_step(self) -> list[str]:
+        step = self._steps_launched() + 1
+        rng = random.Random(f"{self.config.run.seed}:step:{step}")
+        parents = select_parents(self.config.selection.rule, self._candidates(), self.config.run.children_per_step, rng)
+        ids = []
+        for i, parent in enumerate(parents, 1):
+            ids.append(f"v{step}-{i}")
+            self.db.add_variant(ids[-1], parent, step)
+        self.on_event(f"step {step}: parents {', '.join(parents)}")
+        return ids
+
+    def _candidates(self) -> list[Candidate]:
+        rows = [r for r in self.db.variants()
+                if r.status == "admitted" and r.score is not None
+                and (r.parent_id is None or (r.novelty or 0.0) >= self.config.selection.min_novelty)]
+        if not rows:
+            return []
+        graph = lineage_graph(self.db)
+        counts = self.db.children_counts()
+        outcomes: dict[str, list[bool]] = {}
+        for variant, _task, stage, status, resolved in self.db.evaluation_rows():
+            if status == "done" and stage >= 0:
+                outcomes.setdefault(variant, []).append(bool(resolved))
+        candidates = []
+        for row in rows:
+            if self.mutation == "self" and all(self.db.results(row.id).get(t, True) for t in self.plan.full):
+                continue  # self-modification starts from a diagnosed failure: this one has none
+            members = [o for member in clade(graph, row.id) for o in outcomes.get(member, [])]
+            candidates.append(Candidate(row.id, row.score, counts.get(row.id, 0), sum(members),
+                                        len(members) - sum(members)))
+        return candidates
+
+    # --- one child ---------------------------------------------------------------------------
+
+    def _advance(self, variant_id: str) -> None:
+        """Take a variant from whatever state it is in to admitted or failed."""
+        try:
+            row = self.db.variant(variant_id)
+            if row.status in ("pending", "diagnosed", "modified"):
+                with self._modify_slots:
+                    self._modify(row)
+                row = self.db.variant(variant_id)
+            if row.status == "committed":
+                self._validate(row)
+                row = self.db.variant(variant_id)
+            if row.status == "evaluating":
+                self._evaluate(row)
+                self._admit(self.db.variant(variant_id))
+        except StopRequested:
+            pass
+        except BudgetExceeded:
+            self.stop(f"max cost reached (${self._spent():.4f} of ${self.config.run.max_cost:g})")
+        except Exception:
+            if not self._stopping.is_set():
+                raise
+
+    def _fail(self, row: VariantRow, reason: str) -> None:
+        self._check_stop()
+        self.db.update_variant(row.id, status="failed", fail_reason=reason)
+        self.on_event(f"{row.id} failed: {reason}")
+
+    def _check_stop(self) -> None:
+        if self._stopping.is_set():
+            raise StopRequested
+
+    def _modify(self, row: VariantRow) -> None:
+        parent = self.db.variant(row.parent_id)
+        parent_genome = self._genome(parent)
+        rng = random.Random(f"{self.config.run.seed}:{row.id}")
+        if self.mutation == "gi" and row.status == "pending":
+            try:
+                change = gi_modify(parent_genome, rng)
+            except MutationError as e:
+                return self._fail(row, str(e))
+            self._check_stop()
+            self.db.update_variant(row.id, status="modified", diff=change.diff, summary=change.note)
+        elif self.mutation == "self":
+            if row.status == "pending":
+                if not self._diagnose(row, parent, parent_genome, rng):
+                    return
+                row = self.db.variant(row.id)
+            if row.status == "diagnosed":
+                change = self._self_modify(row, parent_genome)
+                self._check_stop()
+                if not change.diff.strip():
+                    return self._fail(row, f"empty diff ({change.note})")
+                self.db.update_variant(row.id, status="modified", diff=change.diff)
+        self._commit(self.db.variant(row.id), parent)
+
+    def _diagnose(self, row: VariantRow, parent: VariantRow, parent_genome: Path, rng: random.Random) -> bool:
+        results = self.db.results(parent.id)
+        task_id = pick_failed_task(results, self.plan.full, rng)
+        if task_id is None:
+            self._fail(row, "the parent failed no task it was scored on: nothing to diagnose")
+            return False
+        task = self.tasks[task_id]
+        logs = self.run.logs(parent.id, task_id)
+        outcomes_file = logs / "grade" / "outcomes.json"
+        outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.exists() else {}
+        tests = {t: outcomes.get(t, "missing") for t in (*task.fail_to_pass, *task.pass_to_pass)}
+        outcome = describe_outcome(False, tests, self.db.agent_exit(parent.id, task_id))
+        assert self._gateway is not None
+        gateway = self._gateway
+
+        def call(messages: list[dict]) -> str:
+            reply = gateway.chat({"messages": messages, "max_tokens": 2000}, row.id, "diagnose")
+            return reply["choices"][0]["message"]["content"] or ""
+
+        found = diagnose(call, parent_genome, task_id, task.problem_statement, outcome,
+                         logs / "agent" / "out" / "trajectory.jsonl")
+        self.db.add_cost(row.id, "diagnose", gateway.usage(row.id, "diagnose").cost)
+        self._check_stop()
+        self.db.update_variant(row.id, status="diagnosed", summary=found.summary, diagnosis=found.issue,
+                               diagnosis_task=task_id)
+        self.on_event(f"{row.id} diagnosed from {task_id}: {found.summary}")
+        return True
+
+    def _self_modify(self, row: VariantRow, parent_genome: Path):
+        assert self._gateway is not None
+        access = bridge(self._gateway.socket_path, self._gateway.issue_token(row.id, "self_modify"))
+        change = self_modify(parent_genome, row.diagnosis, self.sandbox_image, log_dir=self.run.path / "logs" / row.id / "self_modify",
+                             bridge=access, env=self._agent_env("llm"), limits=self._limits(),
+                             agent_args=self._agent_args(), run_id=f"modify-{row.id}")
+        self.db.add_cost(row.id, "self_modify", self._gateway.usage(row.id, "self_modify").cost)
+        if "budget_exceeded" in change.note:
+            raise BudgetExceeded("the run's budget ran out during self-modification")
+        return change
+
+    def _commit(self, row: VariantRow, parent: VariantRow) -> None:
+        siblings = [r.diff for r in self.db.variants() if r.parent_id == parent.id and r.id != row.id and r.diff]
+        if is_near_duplicate(row.diff, siblings, self.config.mutation.near_duplicate_threshold):
+            return self._fail(row, "near-duplicate of a sibling's change")
+        try:
+            sha = self.genomes.commit_child(parent.commit_sha, row.diff, f"{row.id}: {row.summary}"[:200], row.created)
+        except ChildRejected as e:
+            return self._fail(row, str(e))
+        self._check_stop()
+        self.db.update_variant(row.id, status="committed", commit_sha=sha)
+
+    def _validate(self, row: VariantRow) -> None:
+        failure = smoke_failure(self._genome(row), self.sandbox_image, run_id=f"smoke-{row.id}")
+        if failure:
+            return self._fail(row, failure)
+        self._check_stop()
+        self.db.update_variant(row.id, status="evaluating")
+
+    # --- evaluation --------------------------------------------------------------------------
+
+    def _evaluate(self, row: VariantRow) -> None:
+        completed, current = row.stage, row.score
+        while (stage := self._next_stage(row.id, completed, current)) is not None:
+            tasks = self.plan.tasks_for(stage)
+            results = self._run_tasks(row, tasks, stage)
+            completed, current = stage + 1, score(results, tasks)
+            self.db.update_variant(row.id, score=current, stage=completed)
+            self.on_event(f"{row.id} scored {current:.2f} on stage {completed} ({len(tasks)} tasks)")
+        if completed >= len(self.plan.stages) and self.plan.heldout:
+            results = self._run_tasks(row, self.plan.heldout, HELDOUT_STAGE)
+            held = score(results, self.plan.heldout)
+            self.db.update_variant(row.id, heldout_score=held)
+            self.on_event(f"{row.id} scored {held:.2f} on the held-out split")
+
+    def _next_stage(self, variant_id: str, completed: int, current: float | None) -> int | None:
+        stages = self.plan.stages
+        if completed == 0:
+            return 0
+        if completed < len(stages) and current is not None and self.plan.goes_on(completed - 1, current):
+            return completed
+        if (completed == len(stages) and self.config.evaluation.full_suite_for_best
+                and len(self.plan.full) > len(stages[-1]) and self._best_at_last_stage(variant_id)):
+            return completed
+        return None
+
+    def _best_at_last_stage(self, variant_id: str) -> bool:
+        last = self.plan.stages[-1]
+        mine = score(self.db.results(variant_id), last)
+        others = [score(self.db.results(r.id), last) for r in self.db.variants()
+                  if r.id != variant_id and r.stage >= len(self.plan.stages)]
+        return all(mine >= other for other in others)
+
+    def _run_tasks(self, row: VariantRow, tasks: tuple[str, ...], stage: int) -> dict[str, bool]:
+        """Every unfinished task of `tasks` through the executor; the results recorded as they come."""
+        self.db.plan_evaluations(row.id, list(tasks), stage)
+        wanted = set(tasks)
+        genome = self._genome(row)
+        futures: dict[Future[EvalResult], str] = {}
+        for task_id in self.db.unfinished(row.id):
+            if task_id not in wanted:
+                continue
+            self._check_stop()
+            self.db.start_evaluation(row.id, task_id)
+            futures[self._executor.submit(self._job(row.id, genome, task_id))] = task_id
+        budget_hit = False
+        for future in _as_completed(futures):
+            task_id = futures[future]
+            cost = self._gateway.usage(row.id, task_id).cost if self._gateway else 0.0
+            error = None if future.cancelled() else future.exception()
+            result = future.result() if not future.cancelled() and error is None else None
+            if self._stopping.is_set() or future.cancelled() or (result is not None and result.budget_stopped):
+                # not a result: the task runs again on resume, but what it spent stays spent
+                budget_hit = budget_hit or (result is not None and result.budget_stopped)
+                if cost:
+                    self.db.add_cost(row.id, f"unfinished evaluation of {task_id}", cost)
+                continue
+            if result is None:  # a harness failure counts against the variant, like a crash
+                result = EvalResult(row.id, task_id, False, f"harness error: {error}", "harness_error", 0.0)
+            self.db.finish_evaluation(row.id, task_id, result.resolved, result.duration, cost, result.agent_exit,
+                                      str(self.run.logs(row.id, task_id)))
+        self._check_stop()
+        if budget_hit:
+            raise BudgetExceeded("the run's budget ran out during evaluation")
+        return self.db.results(row.id)
+
+    def _job(self, variant_id: str, genome: Path, task_id: str) -> EvalJob:
+        access = Bridge()
+        if self.policy == "llm":
+            assert self._gateway is not None
+            access = bridge(self._gateway.socket_path, self._gateway.issue_token(variant_id, task_id))
+        return EvalJob(variant_id, self.tasks[task_id], self.suite, self.env_image, genome,
+                       self.run.logs(variant_id, task_id), self._limits(), self._agent_env(self.policy), access,
+                       tuple(self._agent_args()))
+
+    def _admit(self, row: VariantRow) -> None:
+        self._check_stop()
+        results = self.db.results(row.id)
+        others = [(r.diff, self.db.results(r.id)) for r in self.db.variants() if r.status == "admitted"]
+        self.db.update_variant(row.id, status="admitted", novelty=novelty(row.diff, results, others))
+        self.on_event(f"{row.id} admitted (score {row.score:.2f} on stage {row.stage})")
+
+    # --- shared settings ---------------------------------------------------------------------
+
+    def _genome(self, row: VariantRow) -> Path:
+        with self._lock:
+            if row.id not in self._checkouts:
+                self._checkouts[row.id] = self.genomes.checkout(row.commit_sha, self._work / "genomes" / row.id)
+            return self._checkouts[row.id]
+
+    def _limits(self) -> Limits:
+        box = self.config.sandbox
+        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, timeout=self.config.agent.timeout)
+
+    def _agent_env(self, policy: str) -> dict[str, str]:
+        return {"DGM_POLICY": policy, "DGM_ACTION_FORMAT": self.config.agent.action_format}
+
+    def _agent_args(self) -> list[str]:
+        agent = self.config.agent
+        return ["--max-steps", str(agent.max_steps), "--max-tokens", str(agent.max_tokens),
+                "--max-cost", str(self.config.run.max_cost)]
+
+
+def _as_completed(futures: dict[Future, str]):
+    """Like concurrent.futures.as_completed, but cancelled futures come out too (as errors)."""
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        yield from done
+
+
+def new_run(path: Path, config: Config, seed_source: Path) -> RunDir:
+    """A run directory: the resolved config, a genome repository whose root is the seed, and a
+    database holding the seed, committed and ready for validation."""
+    from archive.db import RunDB
+    from archive.genome_repo import GenomeRepo
+    from dgm.config import to_toml
+
+    if path.exists() and any(path.iterdir()):
+        raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
+    path.mkdir(parents=True, exist_ok=True)
+    run = RunDir(path)
+    run.config_path.write_text(to_toml(config))
+    _, seed_sha = GenomeRepo.create(run.genome_path, seed_source)
+    db = RunDB(run.db_path, create=True)
+    db.add_variant(SEED_ID, None, 0, "committed", seed_sha)
+    db.update_variant(SEED_ID, summary="the seed agent")
+    return run

@@ -1,0 +1,112 @@
+"""`dgm run`, `dgm resume`, `dgm status`: start an evolution run, continue one after any crash or
+kill, and see where one stands."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dgm.errors import DgmError
+
+console = Console()
+SEED_SOURCE = Path(__file__).resolve().parent.parent  # the checkout holding agent/ and tools/
+
+ConfigOption = typer.Option(None, "--config", "-c", help="a TOML config file (see `dgm config`)")
+SetOption = typer.Option([], "--set", "-s", help="override a knob: section.key=value (repeatable)")
+
+
+def _config(path: Path | None, overrides: list[str]):
+    from dgm.config import load_config, parse_override
+
+    return load_config(path, dict(parse_override(o) for o in overrides))
+
+
+def config() -> None:
+    """Print every knob with its default, as TOML to start a config file from."""
+    from dgm.config import Config, to_toml
+
+    typer.echo(to_toml(Config()))
+
+
+def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
+        run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>")) -> None:
+    """Start an evolution run (no model configured: repair policy and genetic improvement)."""
+    from dgm.engine import new_run
+
+    chosen = _config(config_file, overrides)
+    path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
+    opened = new_run(path, chosen, SEED_SOURCE)
+    console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
+    _drive(opened, chosen)
+
+
+def resume(run_dir: Path = typer.Argument(..., help="a run directory"), overrides: list[str] = SetOption) -> None:
+    """Continue a run after a crash, a kill or a stop; `--set run.max_steps=N` extends it."""
+    from dgm.config import to_toml
+    from dgm.run_dir import open_run
+
+    opened = open_run(run_dir)
+    chosen = _config(opened.config_path, overrides)
+    opened.config_path.write_text(to_toml(chosen))
+    _drive(opened, chosen)
+
+
+def status(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
+    """Where a run stands: step, archive size, best score, cost, rate, ETA."""
+    from dgm.run_dir import open_run
+    from dgm.run_status import run_status
+
+    opened = open_run(run_dir)
+    chosen = _config(opened.config_path, [])
+    state = run_status(opened, chosen.run.max_steps)
+    console.print(f"[bold]{run_dir}[/bold]: {state.state}", soft_wrap=True)
+    console.print(state.line(), soft_wrap=True)
+    if state.best is not None and state.best.heldout_score is not None:
+        console.print(f"best on the held-out split: {state.best.heldout_score:.2f}")
+
+
+def _drive(opened, chosen) -> None:
+    """Run the engine with live progress; events print as lines, so a log file shows them too."""
+    from archive.check import check_run
+    from dgm.engine import Engine
+    from dgm.run_status import run_status
+
+    interactive = console.is_terminal
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not interactive) as progress:
+        bar = progress.add_task("starting", total=chosen.run.max_steps)
+
+        def refresh() -> str:
+            state = run_status(opened, chosen.run.max_steps)
+            progress.update(bar, completed=state.steps_done, description=state.line())
+            return state.line()
+
+        def on_event(message: str) -> None:
+            console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {message}", soft_wrap=True)
+            line = refresh()
+            if not interactive:
+                console.print(f"         {line}", soft_wrap=True)
+
+        done = threading.Event()
+
+        def tick() -> None:
+            while not done.wait(2.0):
+                refresh()
+
+        threading.Thread(target=tick, daemon=True).start()
+        engine = Engine(opened, chosen, on_event)
+        try:
+            outcome = engine.run_loop()
+        finally:
+            done.set()
+    problems = check_run(opened.path)
+    console.print(run_status(opened, chosen.run.max_steps).line(), soft_wrap=True)
+    if problems:
+        raise DgmError(f"the archive check found {len(problems)} problem(s), first: {problems[0]}")
+    console.print(f"run {outcome}; archive check passed. Inspect it: dgm tree {opened.path} · "
+                  f"dgm report {opened.path} · dgm export {opened.path} best --out DIR")

@@ -1,0 +1,69 @@
+"""Where a run stands: step, archive, best, cost, rate and ETA, read from its database alone, so
+`dgm status` works on a run that is going, stopped or killed."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from dgm.run_dir import RunDir, variant_views
+from dgm.run_view import VariantView, best_variant
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    state: str
+    step: int  # steps launched
+    max_steps: int
+    steps_done: int  # steps whose children are all admitted or failed
+    admitted: int
+    failed: int
+    in_progress: int
+    best: VariantView | None
+    cost: float
+    evaluations: int  # finished task evaluations
+    elapsed: float  # seconds of running, over every session
+
+    @property
+    def rate(self) -> float:
+        """Finished evaluations per minute."""
+        return 60 * self.evaluations / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds until max steps at the pace so far; None before a step has finished."""
+        if self.steps_done == 0:
+            return None
+        return max(0.0, (self.max_steps - self.steps_done) * self.elapsed / self.steps_done)
+
+    def line(self) -> str:
+        best = "-" if self.best is None else f"{self.best.score:.2f} ({self.best.id}, stage {self.best.stage})"
+        eta = "-" if self.eta is None else f"{self.eta / 60:.0f} min"
+        return (f"step {self.step}/{self.max_steps}  archive {self.admitted} (+{self.failed} failed, "
+                f"{self.in_progress} in progress)  best {best}  cost ${self.cost:.4f}  "
+                f"{self.rate:.1f} evals/min  ETA {eta}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def run_status(run: RunDir, max_steps: int) -> RunStatus:
+    db = run.db()
+    views = variant_views(run)
+    state = str(db.meta("state", "new"))
+    owner = db.meta("pid")
+    if state == "running" and not (isinstance(owner, int) and _alive(owner)):
+        state = "interrupted (its process is gone): `dgm resume` continues it"
+    finished = ("admitted", "failed")
+    steps = {v.step for v in views if v.step > 0}
+    steps_done = sum(all(v.status in finished for v in views if v.step == s) for s in steps)
+    evaluations = sum(1 for *_, status, _resolved in db.evaluation_rows() if status == "done")
+    return RunStatus(state, max(steps, default=0), max_steps, steps_done,
+                     sum(v.status == "admitted" for v in views), sum(v.status == "failed" for v in views),
+                     sum(v.status not in finished for v in views), best_variant(views), db.total_cost(),
+                     evaluations, float(db.meta("elapsed", 0.0)))

@@ -1,0 +1,177 @@
+"""Whole evolution runs through `dgm run` / `dgm resume` with the scripted model: a diagnosed
+weakness fixed by a child that outscores its parent, a child editing outside the genome rejected,
+a budget stop, and SIGKILL at random moments with nothing finished lost or run twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import docker
+import pytest
+
+from archive.check import check_run
+from archive.db import RunDB
+from dgm.scripted_llm import ScriptedLLMServer
+from tests.scripted_world import LESSON, ScriptedWorld
+
+
+@pytest.fixture(scope="module")
+def small_suite(pyfix, pyfix_image, tmp_path_factory) -> Path:
+    """The bundled suite's projects (so its environment image is reused) with 4 quick training
+    tasks and 1 held-out task."""
+    root = tmp_path_factory.mktemp("suite")
+    shutil.copy(pyfix.root / "suite.toml", root / "suite.toml")
+    tasks = [json.loads(line) for line in pyfix.tasks_file.read_text().splitlines() if line.strip()]
+    quick = [t for t in tasks if t["repo"] in ("inflection", "toolz", "parse")]
+    train = [t for t in quick if t.get("split") != "heldout"][:4]
+    heldout = [t for t in quick if t.get("split") == "heldout"][:1]
+    assert len(train) == 4 and len(heldout) == 1
+    (root / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in train + heldout))
+    return root
+
+
+@pytest.fixture
+def model_url(small_suite):
+    """A fresh scripted world for each run, served on loopback."""
+    from benchmarks.suite import load_suite
+
+    with ScriptedLLMServer(ScriptedWorld(load_suite(str(small_suite)).tasks())) as server:
+        yield server.url
+
+
+def _config(path: Path, suite: Path, url: str, **run: object) -> Path:
+    settings = {"max_steps": 8, "children_per_step": 1, "parallel_evaluations": 2, "max_cost": 100.0, **run}
+    path.write_text(
+        "[run]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
+        + f'[model]\nname = "openai/scripted"\napi_base = "{url}"\n'
+        + "input_price_per_mtok = 1.0\noutput_price_per_mtok = 1.0\n"
+        + f'[evaluation]\nsuite = "{suite}"\nstage_sizes = [2, 4]\nstage_thresholds = [0.4]\n'
+        + "[agent]\nmax_steps = 4\ntimeout = 300.0\n"
+    )
+    return path
+
+
+def _dgm(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dgm", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(model_url, small_suite, tmp_path):
+    run_dir = tmp_path / "run"
+    result = _dgm("run", "--config", str(_config(tmp_path / "dgm.toml", small_suite, model_url)),
+                  "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "archive check passed" in result.stdout
+    assert check_run(run_dir) == []
+
+    rows = {row.id: row for row in RunDB(run_dir / "run.db").variants()}
+    assert max(row.step for row in rows.values()) == 8
+    assert all(row.status in ("admitted", "failed") for row in rows.values())
+    improved = [row for row in rows.values() if row.status == "admitted" and row.parent_id
+                and LESSON in row.diagnosis and "agent/prompts/system.md" in row.diff
+                and rows[row.parent_id].score is not None and row.score > rows[row.parent_id].score]
+    assert improved, {r.id: (r.status, r.score, r.fail_reason) for r in rows.values()}
+    assert any(row.status == "failed" and "outside the genome" in row.fail_reason and "conftest.py" in row.fail_reason
+               for row in rows.values())
+    # the diagnosis saw the parent's failure, never a held-out task
+    heldout = {json.loads(line)["instance_id"] for line in (small_suite / "tasks.jsonl").read_text().splitlines()
+               if json.loads(line).get("split") == "heldout"}
+    assert all(row.diagnosis_task not in heldout for row in rows.values())
+    assert any(row.heldout_score is not None for row in rows.values())
+
+    status = _dgm("status", str(run_dir))
+    assert status.returncode == 0 and "finished" in status.stdout and "step 8/8" in status.stdout
+    tree = _dgm("tree", str(run_dir))
+    assert tree.returncode == 0 and "★ best" in tree.stdout and improved[0].id in tree.stdout
+
+
+def test_a_budget_stop_ends_the_run_with_its_cost_recorded(model_url, small_suite, tmp_path):
+    run_dir = tmp_path / "run"
+    config = _config(tmp_path / "dgm.toml", small_suite, model_url, max_cost=0.004)
+    result = _dgm("run", "--config", str(config), "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "max cost reached" in result.stdout
+    db = RunDB(run_dir / "run.db")
+    assert db.meta("state").startswith("stopped: max cost reached")
+    calls = [json.loads(line) for line in (run_dir / "llm_calls.jsonl").read_text().splitlines()]
+    spent = sum(call.get("cost") or 0.0 for call in calls)
+    assert spent >= 0.004 and db.total_cost() == pytest.approx(spent)  # every call's cost is in the database
+    assert len(calls) < 20  # it stopped soon after crossing the budget
+    assert check_run(run_dir) == []
+    assert "max cost" in _dgm("status", str(run_dir)).stdout
+
+
+def _done(run_dir: Path) -> dict[tuple[str, str], tuple]:
+    with sqlite3.connect(run_dir / "run.db") as conn:
+        rows = conn.execute("SELECT variant_id, task_id, resolved, finished FROM evaluations WHERE status = 'done'")
+        return {(v, t): (resolved, finished) for v, t, resolved, finished in rows}
+
+
+def _calls(run_dir: Path) -> Counter:
+    log = run_dir / "llm_calls.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return Counter((record["variant"], record["task"]) for line in lines if (record := _json(line)))
+
+
+def _json(line: str) -> dict | None:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None  # a line cut short by the kill
+
+
+def _wait_for_progress(run_dir: Path, done_before: int, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Until one more evaluation has finished, so every cycle moves the run on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (run_dir / "run.db").exists() and len(_done(run_dir)) > done_before:
+            return
+        time.sleep(0.5)
+
+
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_suite, tmp_path):
+    run_dir = tmp_path / "run"
+    config = _config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=3, children_per_step=2)
+    rng = random.Random(7)
+    finished: dict[tuple[str, str], tuple] = {}
+    calls_then: Counter = Counter()
+    killed_pids = []
+    command = ["run", "--config", str(config), "--run-dir", str(run_dir)]
+    for _ in range(4):
+        proc = subprocess.Popen([sys.executable, "-m", "dgm", *command], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        _wait_for_progress(run_dir, len(finished), proc)
+        time.sleep(rng.uniform(0, 6))  # then kill at a random moment of what follows
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before it was killed: {proc.stderr.read()[-2000:]}")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_pids.append(proc.pid)
+        done = _done(run_dir)
+        assert all(done.get(key) == value for key, value in finished.items()), "a finished evaluation changed"
+        finished = done
+        calls_then = _calls(run_dir)
+        command = ["resume", str(run_dir)]
+    result = _dgm(*command)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    final = _done(run_dir)
+    assert all(final[key] == value for key, value in finished.items())  # none lost, none re-recorded
+    calls_now = _calls(run_dir)
+    assert all(calls_now[key] == calls_then[key] for key in finished)  # none run again
+    assert check_run(run_dir) == []
+    rows = RunDB(run_dir / "run.db").variants()
+    assert max(row.step for row in rows) == 3 and all(row.status in ("admitted", "failed") for row in rows)
+    # the killed processes' containers were reaped by the runs that followed
+    owners = {c.labels.get("dgm.owner", "") for c in docker.from_env().containers.list(all=True)}
+    assert not any(owner.split(":")[1] == str(pid) for owner in owners if owner.count(":") == 2 for pid in killed_pids)
