@@ -109,4 +109,4 @@ def _drive(opened, chosen) -> None:
     if problems:
         raise DgmError(f"the archive check found {len(problems)} problem(s), first: {problems[0]}")
     console.print(f"run {outcome}; archive check passed. Inspect it: dgm tree {opened.path} · "
-                  f"dgm report {opened.path} · dgm export {opened.path} best --out DIR")
+                  f"dgm report {opened.path} · dgm export {opened.path} best --out DIR", soft_wrap=True)

@@ -5,9 +5,7 @@ a budget stop, and SIGKILL at random moments with nothing finished lost or run t
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,55 +19,12 @@ import pytest
 
 from archive.check import check_run
 from archive.db import RunDB
-from dgm.scripted_llm import ScriptedLLMServer
-from tests.scripted_world import LESSON, ScriptedWorld
+from tests.runs import dgm, run_config
+from tests.scripted_world import LESSON
 
 
-@pytest.fixture(scope="module")
-def small_suite(pyfix, pyfix_image, tmp_path_factory) -> Path:
-    """The bundled suite's projects (so its environment image is reused) with 4 quick training
-    tasks and 1 held-out task."""
-    root = tmp_path_factory.mktemp("suite")
-    shutil.copy(pyfix.root / "suite.toml", root / "suite.toml")
-    tasks = [json.loads(line) for line in pyfix.tasks_file.read_text().splitlines() if line.strip()]
-    quick = [t for t in tasks if t["repo"] in ("inflection", "toolz", "parse")]
-    train = [t for t in quick if t.get("split") != "heldout"][:4]
-    heldout = [t for t in quick if t.get("split") == "heldout"][:1]
-    assert len(train) == 4 and len(heldout) == 1
-    (root / "tasks.jsonl").write_text("".join(json.dumps(t) + "\n" for t in train + heldout))
-    return root
-
-
-@pytest.fixture
-def model_url(small_suite):
-    """A fresh scripted world for each run, served on loopback."""
-    from benchmarks.suite import load_suite
-
-    with ScriptedLLMServer(ScriptedWorld(load_suite(str(small_suite)).tasks())) as server:
-        yield server.url
-
-
-def _config(path: Path, suite: Path, url: str, **run: object) -> Path:
-    settings = {"max_steps": 8, "children_per_step": 1, "parallel_evaluations": 2, "max_cost": 100.0, **run}
-    path.write_text(
-        "[run]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
-        + f'[model]\nname = "openai/scripted"\napi_base = "{url}"\n'
-        + "input_price_per_mtok = 1.0\noutput_price_per_mtok = 1.0\n"
-        + f'[evaluation]\nsuite = "{suite}"\nstage_sizes = [2, 4]\nstage_thresholds = [0.4]\n'
-        + "[agent]\nmax_steps = 4\ntimeout = 300.0\n"
-    )
-    return path
-
-
-def _dgm(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dgm", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200"})
-
-
-def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(model_url, small_suite, tmp_path):
-    run_dir = tmp_path / "run"
-    result = _dgm("run", "--config", str(_config(tmp_path / "dgm.toml", small_suite, model_url)),
-                  "--run-dir", str(run_dir))
+def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(evolved_run, small_suite):
+    run_dir, result = evolved_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "archive check passed" in result.stdout
     assert check_run(run_dir) == []
@@ -89,16 +44,16 @@ def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(mode
     assert all(row.diagnosis_task not in heldout for row in rows.values())
     assert any(row.heldout_score is not None for row in rows.values())
 
-    status = _dgm("status", str(run_dir))
+    status = dgm("status", str(run_dir))
     assert status.returncode == 0 and "finished" in status.stdout and "step 8/8" in status.stdout
-    tree = _dgm("tree", str(run_dir))
+    tree = dgm("tree", str(run_dir))
     assert tree.returncode == 0 and "★ best" in tree.stdout and improved[0].id in tree.stdout
 
 
 def test_a_budget_stop_ends_the_run_with_its_cost_recorded(model_url, small_suite, tmp_path):
     run_dir = tmp_path / "run"
-    config = _config(tmp_path / "dgm.toml", small_suite, model_url, max_cost=0.004)
-    result = _dgm("run", "--config", str(config), "--run-dir", str(run_dir))
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_cost=0.004)
+    result = dgm("run", "--config", str(config), "--run-dir", str(run_dir))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "max cost reached" in result.stdout
     db = RunDB(run_dir / "run.db")
@@ -108,7 +63,7 @@ def test_a_budget_stop_ends_the_run_with_its_cost_recorded(model_url, small_suit
     assert spent >= 0.004 and db.total_cost() == pytest.approx(spent)  # every call's cost is in the database
     assert len(calls) < 20  # it stopped soon after crossing the budget
     assert check_run(run_dir) == []
-    assert "max cost" in _dgm("status", str(run_dir)).stdout
+    assert "max cost" in dgm("status", str(run_dir)).stdout
 
 
 def _done(run_dir: Path) -> dict[tuple[str, str], tuple]:
@@ -141,7 +96,7 @@ def _wait_for_progress(run_dir: Path, done_before: int, proc: subprocess.Popen, 
 
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_suite, tmp_path):
     run_dir = tmp_path / "run"
-    config = _config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=3, children_per_step=2)
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=3, children_per_step=2)
     rng = random.Random(7)
     finished: dict[tuple[str, str], tuple] = {}
     calls_then: Counter = Counter()
@@ -162,7 +117,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_su
         finished = done
         calls_then = _calls(run_dir)
         command = ["resume", str(run_dir)]
-    result = _dgm(*command)
+    result = dgm(*command)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     final = _done(run_dir)
@@ -175,3 +130,24 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_su
     # the killed processes' containers were reaped by the runs that followed
     owners = {c.labels.get("dgm.owner", "") for c in docker.from_env().containers.list(all=True)}
     assert not any(owner.split(":")[1] == str(pid) for owner in owners if owner.count(":") == 2 for pid in killed_pids)
+
+
+def test_gi_children_parse_and_are_committed_or_rejected_with_a_reason(model_url, small_suite, tmp_path):
+    from archive.genome_repo import GenomeRepo
+
+    run_dir = tmp_path / "run"
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, extra='[mutation]\nkind = "gi"\n',
+                        max_steps=2, children_per_step=2)
+    result = dgm("run", "--config", str(config), "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    children = [row for row in RunDB(run_dir / "run.db").variants() if row.parent_id]
+    assert len(children) == 4 and all(row.diff and row.summary for row in children)
+    committed = [row for row in children if row.commit_sha]
+    assert committed, [row.fail_reason for row in children]
+    repo = GenomeRepo(run_dir / "genome.git")
+    for row in committed:
+        genome = repo.checkout(row.commit_sha, tmp_path / row.id)
+        for path in genome.rglob("*.py"):
+            compile(path.read_text(), str(path), "exec")  # every GI child parses
+    assert all(row.status == "admitted" or (row.status == "failed" and row.fail_reason) for row in children)
+    assert check_run(run_dir) == []

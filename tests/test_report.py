@@ -53,3 +53,19 @@ def test_a_linked_node_shows_its_diff_diagnosis_and_results(tmp_path, proxy):
     assert "t2</td><td class=\"add\">resolved" in details
     assert dom.count('class="node') == 4
     assert proxy.page_requests == []
+
+
+def test_the_report_of_a_dgm_run_shows_every_node_offline(evolved_run, tmp_path, proxy):
+    from dgm.run_dir import open_run, variant_views
+    from tests.runs import dgm
+
+    run_dir, _ = evolved_run
+    result = dgm("report", str(run_dir), "--out", str(tmp_path / "report.html"))
+    assert result.returncode == 0, result.stderr
+    views = variant_views(open_run(run_dir))
+    dom = chromium((tmp_path / "report.html").as_uri(), proxy, "--dump-dom")
+    assert dom.count('class="node') == len(views) >= 9
+    assert all(f'data-id="{v.id}"' in dom for v in views)
+    shot = screenshot((tmp_path / "report.html").as_uri(), proxy, run_dir / "report.png")
+    assert shot.stat().st_size > 10_000
+    assert proxy.page_requests == []
