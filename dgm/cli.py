@@ -12,13 +12,13 @@ from rich.table import Table
 from dgm.bench_cli import bench_app
 from dgm.errors import DgmError
 from dgm.inspect_cli import register as register_inspection
-from dgm.run_cli import config, resume, run, status
+from dgm import run_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 sandbox_app = typer.Typer(no_args_is_help=True, help="Build and check the sandbox image.")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(bench_app, name="bench")
-for command in (run, resume, status, config):
+for command in (run_cli.run, run_cli.resume, run_cli.status, run_cli.check, run_cli.config):
     app.command()(command)
 register_inspection(app)
 

@@ -125,11 +125,14 @@ class Engine:
                         continue
                     done, _ = wait(active, timeout=2.0, return_when=FIRST_COMPLETED)
                     for future in done:
-                        variant_id = active.pop(future)
+                        active.pop(future)
                         if future.exception() is not None and not self._stopping.is_set():
-                            raise future.exception()  # an engine bug: the variant stays resumable
-            except BaseException:
+                            raise future.exception()  # ends the run; the variant's state stays resumable
+            except KeyboardInterrupt:
                 self.stop("interrupted")
+                raise
+            except BaseException as e:
+                self.stop(f"error: {e}")
                 raise
             finally:
                 self._executor.close(cancel=self._stopping.is_set())
@@ -176,15 +179,15 @@ class Engine:
         return max((row.step for row in self.db.variants()), default=0)
 
     def _may_launch_step(self, active: dict[Future, str]) -> bool:
-        """A new step starts once the previous step's children have all left self-modification,
-        while no more than two steps' children are being evaluated."""
+        """A new step starts once the previous step's children have all left self-modification
+        and no more than one step's worth of children is being evaluated."""
         if self._steps_launched() >= self.config.run.max_steps or self._stopping.is_set():
             return False
         rows = self.db.variants()
         if any(row.status in MODIFYING for row in rows):
             return False
         evaluating = sum(row.status == "evaluating" for row in rows)
-        return evaluating <= 2 * self.config.run.children_per_step and bool(self._candidates())
+        return evaluating <= self.config.run.children_per_step and bool(self._candidates())
 
     def _launch_step(self) -> list[str]:
         step = self._steps_launched() + 1

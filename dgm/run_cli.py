@@ -70,6 +70,19 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
         console.print(f"best on the held-out split: {state.best.heldout_score:.2f}")
 
 
+def check(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
+    """Prove the run database and the genome repository agree."""
+    from archive.check import check_run
+    from dgm.run_dir import open_run
+
+    problems = check_run(open_run(run_dir).path)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}", soft_wrap=True)
+    if problems:
+        raise DgmError(f"the archive check found {len(problems)} problem(s) in {run_dir}")
+    console.print(f"{run_dir}: the database and genome.git agree")
+
+
 def _drive(opened, chosen) -> None:
     """Run the engine with live progress; events print as lines, so a log file shows them too."""
     from archive.check import check_run

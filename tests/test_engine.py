@@ -1,6 +1,7 @@
 """Whole evolution runs through `dgm run` / `dgm resume` with the scripted model: a diagnosed
 weakness fixed by a child that outscores its parent, a child editing outside the genome rejected,
-a budget stop, and SIGKILL at random moments with nothing finished lost or run twice."""
+a budget stop, GI children, and SIGKILL (and once SIGTERM) at random moments with nothing finished
+lost or run twice."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(evol
 
     status = dgm("status", str(run_dir))
     assert status.returncode == 0 and "finished" in status.stdout and "step 8/8" in status.stdout
+    checked = dgm("check", str(run_dir))
+    assert checked.returncode == 0 and "agree" in checked.stdout
     tree = dgm("tree", str(run_dir))
     assert tree.returncode == 0 and "★ best" in tree.stdout and improved[0].id in tree.stdout
 
@@ -96,22 +99,27 @@ def _wait_for_progress(run_dir: Path, done_before: int, proc: subprocess.Popen, 
 
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_suite, tmp_path):
     run_dir = tmp_path / "run"
-    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=3, children_per_step=2)
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=2, children_per_step=2)
     rng = random.Random(7)
     finished: dict[tuple[str, str], tuple] = {}
     calls_then: Counter = Counter()
     killed_pids = []
     command = ["run", "--config", str(config), "--run-dir", str(run_dir)]
-    for _ in range(4):
+    for cycle in range(4):
         proc = subprocess.Popen([sys.executable, "-m", "dgm", *command], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
         _wait_for_progress(run_dir, len(finished), proc)
         time.sleep(rng.uniform(0, 6))  # then kill at a random moment of what follows
         if proc.poll() is not None:
             pytest.fail(f"the run ended before it was killed: {proc.stderr.read()[-2000:]}")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        killed_pids.append(proc.pid)
+        if cycle == 1:  # once, the way Ctrl-C or a scheduler stops it: a clean stop
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 130
+            assert not _containers_of(proc.pid)
+        else:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            killed_pids.append(proc.pid)
         done = _done(run_dir)
         assert all(done.get(key) == value for key, value in finished.items()), "a finished evaluation changed"
         finished = done
@@ -126,10 +134,15 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_su
     assert all(calls_now[key] == calls_then[key] for key in finished)  # none run again
     assert check_run(run_dir) == []
     rows = RunDB(run_dir / "run.db").variants()
-    assert max(row.step for row in rows) == 3 and all(row.status in ("admitted", "failed") for row in rows)
+    assert max(row.step for row in rows) == 2 and all(row.status in ("admitted", "failed") for row in rows)
     # the killed processes' containers were reaped by the runs that followed
-    owners = {c.labels.get("dgm.owner", "") for c in docker.from_env().containers.list(all=True)}
-    assert not any(owner.split(":")[1] == str(pid) for owner in owners if owner.count(":") == 2 for pid in killed_pids)
+    assert not any(_containers_of(pid) for pid in killed_pids)
+
+
+def _containers_of(pid: int) -> list[str]:
+    """Containers whose owner label (host:pid:start time) names process `pid`."""
+    return [c.name for c in docker.from_env().containers.list(all=True)
+            if c.labels.get("dgm.owner", "").count(":") == 2 and c.labels["dgm.owner"].split(":")[1] == str(pid)]
 
 
 def test_gi_children_parse_and_are_committed_or_rejected_with_a_reason(model_url, small_suite, tmp_path):

@@ -138,6 +138,7 @@ def test_one_token_bundled_tasks_are_resolved_in_the_sandbox_without_a_model(pyf
     from benchmarks.agent_run import run_agent_on_task
     from benchmarks.grader import grade
     from sandbox.container import Limits
+    from sandbox.pool import ContainerPool
 
     # One-token bugs from different projects, in the training split only.
     picked: dict[str, object] = {}
@@ -146,14 +147,19 @@ def test_one_token_bundled_tasks_are_resolved_in_the_sandbox_without_a_model(pyf
             picked[task.repo] = task
     tasks = [picked[r] for r in ("cachetools", "inflection", "toolz") if r in picked][:3]
     assert tasks
-    resolved, reports = [], []
-    for task in tasks:
+    def attempt(task):
         log = tmp_path / task.instance_id
         outcome = run_agent_on_task(GENOME, task, pyfix, pyfix_image, log_dir=log / "agent",
                                     limits=Limits(timeout=600))
         records = _records(outcome.trajectory) if outcome.trajectory.exists() else []
         assert any(r["type"] == "repair" for r in records), (log / "agent" / "agent_output.txt").read_text()[-3000:]
-        result = grade(task, outcome.patch, pyfix, pyfix_image, log_dir=log / "grade", timeout=300)
+        return outcome, grade(task, outcome.patch, pyfix, pyfix_image, log_dir=log / "grade", timeout=300)
+
+    resolved, reports = [], []
+    for task, done in ContainerPool(2).map_unordered(attempt, tasks):
+        if isinstance(done, BaseException):
+            raise done
+        outcome, result = done
         reports.append(f"{task.instance_id}: {outcome.agent_exit} -> {result.reason}")
         if result.resolved:
             resolved.append(task.instance_id)

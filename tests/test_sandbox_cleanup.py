@@ -12,7 +12,9 @@ import uuid
 from sandbox.engine import RUN_LABEL, docker_client
 
 OWNER = textwrap.dedent("""
-    import sys, threading
+    import signal, sys, threading
+    # a process started in the background by a non-interactive shell ignores SIGINT: restore it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from sandbox.container import Limits, Sandbox
     from sandbox.pool import ContainerPool
 

@@ -1,0 +1,70 @@
+"""Evaluations through Ray (a local instance on this machine): a short evolution whose evaluations
+are Ray tasks, and a worker killed mid-task whose task is retried and recorded once. Needs the
+`ray` extra; without it these tests fail at import."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import ray  # the extra must be installed: fail loudly, never skip
+
+from archive.check import check_run
+from archive.db import RunDB
+from dgm.evaluation import EvalJob, EvalResult
+from dgm.ray_executor import RayExecutor
+from sandbox.container import Limits
+from tests.runs import dgm, run_config
+
+GENOME = Path(__file__).resolve().parent.parent
+
+
+def test_a_short_evolution_evaluates_through_ray(model_url, small_suite, tmp_path):
+    run_dir = tmp_path / "run"
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, extra='[executor]\nkind = "ray"\n',
+                        max_steps=2)
+    result = dgm("run", "--config", str(config), "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert check_run(run_dir) == []
+    db = RunDB(run_dir / "run.db")
+    done = [(v, t) for v, t, _stage, status, _ in db.evaluation_rows() if status == "done"]
+    assert len(done) >= 4 and len(done) == len(set(done))
+    # the logs a node wrote came back into the run directory
+    assert all((run_dir / "logs" / v / t / "grade" / "outcomes.json").exists() for v, t in done)
+
+
+def _workers_running(name: str) -> list[int]:
+    """Pids of Ray workers whose process title says they run `name`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"ray::{name}" in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_worker_killed_mid_task_is_retried_and_gives_one_result(pyfix, pyfix_image, inflection_task, tmp_path):
+    executor = RayExecutor("", workers=1)
+    assert ray.is_initialized()
+    try:
+        job = EvalJob("seed", inflection_task, pyfix, pyfix_image, GENOME, tmp_path / "logs", Limits(timeout=300),
+                      env={"DGM_POLICY": "repair"})
+        future = executor.submit(job)
+        deadline = time.monotonic() + 120
+        while not (pids := _workers_running("evaluate_on_node")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pids, "no Ray worker picked up the task"
+        time.sleep(3)  # well inside the task: its agent container is running
+        os.kill(pids[0], signal.SIGKILL)
+        result = future.result(timeout=600)
+    finally:
+        executor.close(cancel=False)
+    assert isinstance(result, EvalResult) and result.task_id == inflection_task.instance_id
+    assert result.resolved, result.reason  # the retry ran the whole task again, to the end
+    assert (tmp_path / "logs" / "grade" / "outcomes.json").exists()
+    assert pids[0] not in _workers_running("evaluate_on_node")
