@@ -5,7 +5,8 @@ kinds, in an order fixed by the seed); keep a bug when some of the project's own
 passed now fail. FAIL_TO_PASS are those tests, PASS_TO_PASS a seeded sample of the rest from
 the same test files, the gold patch is the inverse of the bug, and the problem statement
 describes the symptom. A task is admitted only if the gold patch resolves it 3 runs out of 3
-and the empty patch does not.
+and the empty patch does not, within MAX_GRADING_SECONDS: every failed evaluation of a task pays
+its unfixed grading time, so a bug that makes the tests crawl is not worth keeping.
 
     python -m benchmarks.generate pyfix --seed 0 --per-project 7
 """
@@ -33,6 +34,7 @@ console = Console(stderr=True)
 MAX_FAILING = 20
 P2P_SAMPLE = 10
 GOLD_RUNS = 3
+MAX_GRADING_SECONDS = 30.0
 HELDOUT_FRACTION = 0.2
 
 
@@ -144,7 +146,8 @@ def admitted(task: Task, suite: Suite, image: str, log_root: Path) -> bool:
     for i in range(GOLD_RUNS):
         if not grade(task, task.patch, suite, image, log_dir=log_root / task.instance_id / f"gold{i}").resolved:
             return False
-    return not grade(task, "", suite, image, log_dir=log_root / task.instance_id / "empty").resolved
+    empty = grade(task, "", suite, image, log_dir=log_root / task.instance_id / "empty")
+    return not empty.resolved and empty.duration <= MAX_GRADING_SECONDS
 
 
 def generate_project(project: Project, suite: Suite, image: str, seed: int, per_project: int,

@@ -17,6 +17,7 @@ import random
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
@@ -394,6 +395,7 @@ class Engine:
                     self.db.add_cost(row.id, f"unfinished evaluation of {task_id}", cost)
                 continue
             if result is None:  # a harness failure counts against the variant, like a crash
+                self._keep_harness_error(row.id, task_id, error)
                 result = EvalResult(row.id, task_id, False, f"harness error: {error}", "harness_error", 0.0)
             self.db.finish_evaluation(row.id, task_id, result.resolved, result.duration, cost, result.agent_exit,
                                       str(self.run.logs(row.id, task_id)))
@@ -401,6 +403,14 @@ class Engine:
         if budget_hit:
             raise BudgetExceeded("the run's budget ran out during evaluation")
         return self.db.results(row.id)
+
+    def _keep_harness_error(self, variant_id: str, task_id: str, error: BaseException) -> None:
+        """The traceback goes where the evaluation's logs would be, so `dgm show` leads to it."""
+        log_dir = self.run.logs(variant_id, task_id)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / "harness_error.txt").write_text("".join(traceback.format_exception(error)))
+        self.on_event(f"{variant_id} on {task_id}: harness error ({type(error).__name__}: {error}), "
+                      f"see {log_dir / 'harness_error.txt'}")
 
     def _job(self, variant_id: str, genome: Path, task_id: str) -> EvalJob:
         access = Bridge()

@@ -13,7 +13,7 @@ from dgm.errors import DgmError
 
 console = Console()
 BEST_NOTE = ("'best' is the variant with the highest score on the largest stage it completed "
-             "(a held-out score, where one exists, ranks first).")
+             "(ties go to the better held-out score).")
 
 
 def register(app: typer.Typer) -> None:

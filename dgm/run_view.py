@@ -24,12 +24,13 @@ class VariantView:
 
 
 def best_variant(variants: Sequence[VariantView]) -> VariantView | None:
-    """Highest score on the largest stage it completed; a held-out score, where any exists, ranks
-    first, so a run cannot crown a variant that overfit the tasks it learned from."""
+    """Highest score on the largest stage it completed. Ties (common: small stages saturate) go
+    to the better held-out score, then to the earlier variant."""
     scored = [v for v in variants if v.status == "admitted" and v.score is not None]
     if not scored:
         return None
-    return max(scored, key=lambda v: (v.heldout_score is not None, v.heldout_score or 0.0, v.stage, v.score, -v.step))
+    return max(scored, key=lambda v: (v.stage, v.score, -1.0 if v.heldout_score is None else v.heldout_score,
+                                      -v.step))
 
 
 def path_to(variants: Sequence[VariantView], target: str | None) -> list[str]:

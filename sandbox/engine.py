@@ -48,11 +48,18 @@ def _owner_alive(owner: str) -> bool:
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:
     """Remove dgm containers whose owning process on this host is gone. Returns their names."""
+    import docker.errors
+
     reaped = []
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
         owner = container.labels.get(OWNER_LABEL, "")
         if not _owner_alive(owner):
-            container.remove(force=True, v=True)
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.APIError as e:
+                # processes starting together (Ray workers, a pool) sweep the same orphans at once
+                if not (isinstance(e, docker.errors.NotFound) or e.status_code == 409):
+                    raise
             reaped.append(container.name)
     return reaped
 

@@ -8,6 +8,10 @@ It plays three parts, told apart by the request as a real model would see it:
 - task solving: an agent whose system prompt holds the lesson applies the right fix (the task's
   gold patch, which only this scripted model knows); without it the agent submits no change.
 
+Diagnoses of one parent converge, as a real model's do: the lesson comes with one of three
+endings, so a later child repeats an earlier sibling's change and is rejected as a near-duplicate
+before it costs an evaluation.
+
 So a diagnosed weakness is real: the child that fixes it resolves tasks its parent could not.
 """
 
@@ -22,9 +26,7 @@ from benchmarks.tasks import Task
 from dgm.scripted_llm import ScriptedReply
 
 LESSON = "Reproduce the failing test before editing"
-ENDINGS = ["then read the traceback.", "then locate the faulty line.", "and keep edits minimal.",
-           "then rerun it after the edit.", "and check neighbouring tests.", "then inspect callers.",
-           "and compare with similar functions.", "then verify edge cases.", "and read the docstring."]
+ENDINGS = ["then read the traceback.", "then locate the faulty line.", "and keep edits minimal."]
 
 
 def _bash(command: str) -> ScriptedReply:

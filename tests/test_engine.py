@@ -1,7 +1,7 @@
 """Whole evolution runs through `dgm run` / `dgm resume` with the scripted model: a diagnosed
 weakness fixed by a child that outscores its parent, a child editing outside the genome rejected,
-a budget stop, GI children, and SIGKILL (and once SIGTERM) at random moments with nothing finished
-lost or run twice."""
+a near-duplicate child rejected before evaluation, a budget stop, GI children, and SIGKILL (and
+once SIGTERM) at random moments with nothing finished lost or run twice."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(evol
     assert improved, {r.id: (r.status, r.score, r.fail_reason) for r in rows.values()}
     assert any(row.status == "failed" and "outside the genome" in row.fail_reason and "conftest.py" in row.fail_reason
                for row in rows.values())
+    # a repeated diagnosis made a child that repeats its sibling's change: rejected, never evaluated
+    repeats = [row for row in rows.values() if row.fail_reason == "near-duplicate of a sibling's change"]
+    assert repeats and all(row.stage == 0 and row.score is None for row in repeats)
     # the diagnosis saw the parent's failure, never a held-out task
     heldout = {json.loads(line)["instance_id"] for line in (small_suite / "tasks.jsonl").read_text().splitlines()
                if json.loads(line).get("split") == "heldout"}

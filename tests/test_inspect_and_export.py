@@ -14,12 +14,11 @@ import pytest
 
 from dgm.export import tool_name
 from dgm.run_dir import open_run, variant_views
-from dgm.run_view import best_variant
+from dgm.run_view import VariantView, best_variant
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from tests.scripted_world import LESSON
 from sandbox.image import REQUIREMENTS
 from sandbox.wheels import PythonTarget, download_wheels
-
 
 
 def _dgm(*args: str) -> subprocess.CompletedProcess:
@@ -38,6 +37,19 @@ def run(evolved_run) -> Path:
 @pytest.fixture(scope="module")
 def best(run):
     return best_variant(variant_views(open_run(run)))
+
+
+def test_best_is_the_highest_score_on_the_largest_stage_with_held_out_breaking_ties():
+    def v(name, stage, score, heldout=None, status="admitted"):
+        return VariantView(name, None, int(name[1]), status, score, stage, heldout_score=heldout)
+
+    deeper = v("v1", 2, 0.6)
+    assert best_variant([v("v0", 1, 1.0), deeper, v("v2", 2, 0.9, status="failed")]) is deeper
+    tied = v("v4", 2, 1.0, heldout=0.75)
+    assert best_variant([v("v3", 2, 1.0, heldout=0.5), tied, v("v5", 2, 0.9, heldout=1.0)]) is tied
+    first = v("v6", 2, 1.0, heldout=0.75)
+    assert best_variant([first, v("v7", 2, 1.0, heldout=0.75)]) is first
+    assert best_variant([v("v8", 0, None, status="failed")]) is None
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,10 @@ def test_a_short_evolution_evaluates_through_ray(model_url, small_suite, tmp_pat
     done = [(v, t) for v, t, _stage, status, _ in db.evaluation_rows() if status == "done"]
     assert len(done) >= 4 and len(done) == len(set(done))
     # the logs a node wrote came back into the run directory
-    assert all((run_dir / "logs" / v / t / "grade" / "outcomes.json").exists() for v, t in done)
+    logs = [run_dir / "logs" / v / t for v, t in done]
+    missing = [d for d in logs if not (d / "grade" / "outcomes.json").exists()]
+    assert not missing, [(d / "harness_error.txt").read_text()[-2000:] if (d / "harness_error.txt").exists() else d
+                         for d in missing]
 
 
 def _workers_running(name: str) -> list[int]:

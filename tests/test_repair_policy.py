@@ -145,8 +145,10 @@ def test_one_token_bundled_tasks_are_resolved_in_the_sandbox_without_a_model(pyf
     for task in pyfix.tasks():
         if task.difficulty == "one-token" and task.split != "heldout" and task.repo not in picked:
             picked[task.repo] = task
-    tasks = [picked[r] for r in ("cachetools", "inflection", "toolz") if r in picked][:3]
-    assert tasks
+    # two projects whose repair search is quick (toolz's takes ~100 s here): one pool round
+    tasks = [picked[r] for r in ("cachetools", "inflection") if r in picked]
+    assert len(tasks) == 2
+
     def attempt(task):
         log = tmp_path / task.instance_id
         outcome = run_agent_on_task(GENOME, task, pyfix, pyfix_image, log_dir=log / "agent",
