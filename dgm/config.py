@@ -85,6 +85,9 @@ class SandboxConfig:
 class ExecutorConfig:
     kind: str = "local"  # "local" (containers on this machine) | "ray" (pip install 'dgm[ray]')
     address: str = ""  # for ray: "ray://head:10001", "auto", or empty for ray.init() defaults
+    # for ray across machines: "host:port" of this machine as the nodes reach it; the run's LLM
+    # gateway also listens there and nodes relay their containers' calls to it (port 0: any)
+    gateway_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,19 @@ def _from_tables(tables: dict, source: str) -> Config:
     return _validated(Config(**sections), source)
 
 
+def _is_host_port(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and int(port) < 65536
+
+
 def _validated(config: Config, source: str) -> Config:
     checks = [
         (config.agent.policy in ("llm", "repair", "auto"), "agent.policy must be llm, repair or auto"),
         (config.agent.action_format in ("tools", "text"), "agent.action_format must be tools or text"),
         (config.mutation.kind in ("self", "gi", "auto"), "mutation.kind must be self, gi or auto"),
         (config.executor.kind in ("local", "ray"), "executor.kind must be local or ray"),
+        (not config.executor.gateway_address or _is_host_port(config.executor.gateway_address),
+         f"executor.gateway_address must be host:port, not {config.executor.gateway_address!r}"),
         (0.0 <= config.selection.min_novelty <= 1.0, "selection.min_novelty must be between 0 and 1"),
         (config.selection.rule in ("dgm", "greedy", "uniform", "score_prop", "hgm"),
          "selection.rule must be dgm, greedy, uniform, score_prop or hgm"),

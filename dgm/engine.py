@@ -172,7 +172,8 @@ class Engine:
                                   model.input_price_per_mtok or None, model.output_price_per_mtok or None)
         # unix socket paths are limited to ~100 bytes: the socket lives in a short temp dir
         return Gateway(upstream, self.run.path, budget=self.config.run.max_cost,
-                       spent=spent_in_log(self.run.path), socket_path=self._work / "gw" / "llm.sock")
+                       spent=spent_in_log(self.run.path), socket_path=self._work / "gw" / "llm.sock",
+                       listen=self.config.executor.gateway_address or "127.0.0.1:0")
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -416,7 +417,8 @@ class Engine:
         access = Bridge()
         if self.policy == "llm":
             assert self._gateway is not None
-            access = bridge(self._gateway.socket_path, self._gateway.issue_token(variant_id, task_id))
+            access = bridge(self._gateway.socket_path, self._gateway.issue_token(variant_id, task_id),
+                            self._gateway.address if self.config.executor.gateway_address else "")
         return EvalJob(variant_id, self.tasks[task_id], self.suite, self.env_image, genome,
                        self.run.logs(variant_id, task_id), self._limits(), self._agent_env(self.policy), access,
                        tuple(self._agent_args()))

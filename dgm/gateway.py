@@ -1,7 +1,7 @@
 """The run's LLM gateway: the one way agents in containers reach a model.
 
-An OpenAI-compatible endpoint on loopback TCP and on a unix socket (bind-mounted into
-network-less containers). It forwards through litellm to the configured upstream, holds the
+An OpenAI-compatible endpoint on TCP (loopback, or an address Ray nodes reach) and on a unix
+socket (bind-mounted into network-less containers). It forwards through litellm to the configured upstream, holds the
 keys, knows each caller by a per-task token, retries rate limits and transient failures with
 backoff, meters tokens and cost per variant and task, refuses calls past the run's budget with
 HTTP 402, and logs every call to `<run_dir>/llm_calls.jsonl`.
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from dgm.errors import DgmError
 from dgm.http_json import send_json
+from sandbox.llm_bridge import UnixServer
 
 RETRYABLE = ("RateLimitError", "APIConnectionError", "Timeout", "InternalServerError", "ServiceUnavailableError")
 FORWARDED = {"messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens", "max_completion_tokens",
@@ -87,8 +88,9 @@ class Gateway:
     """Context manager: serves on entry, stops on exit."""
 
     def __init__(self, upstream: UpstreamConfig, run_dir: Path, budget: float | None = None,
-                 spent: float = 0.0, socket_path: Path | None = None) -> None:
+                 spent: float = 0.0, socket_path: Path | None = None, listen: str = "127.0.0.1:0") -> None:
         self.upstream = upstream
+        self.listen = listen  # host:port of the TCP endpoint; port 0 picks a free one
         self.budget = budget
         self.spent = spent
         self.socket_path = socket_path
@@ -100,6 +102,7 @@ class Gateway:
         self._in_flight = 0
         self._servers: list[socketserver.BaseServer] = []
         self.url = ""
+        self.address = ""
         if upstream.input_price_per_mtok is not None or upstream.output_price_per_mtok is not None:
             provider = upstream.model.split("/", 1)[0] if "/" in upstream.model else "openai"
             _litellm().register_model({upstream.model: {
@@ -111,13 +114,15 @@ class Gateway:
     # --- serving -----------------------------------------------------------------------------
 
     def __enter__(self) -> Gateway:
-        tcp = _TCPServer(("127.0.0.1", 0), _handler_for(self))
+        host, _, port = self.listen.rpartition(":")
+        tcp = _TCPServer((host, int(port)), _handler_for(self))
         self._servers.append(tcp)
-        self.url = f"http://127.0.0.1:{tcp.server_address[1]}/v1"
+        self.address = f"{host}:{tcp.server_address[1]}"
+        self.url = f"http://{self.address}/v1"
         if self.socket_path is not None:
             self.socket_path.parent.mkdir(parents=True, exist_ok=True)
             self.socket_path.unlink(missing_ok=True)
-            self._servers.append(_UnixServer(str(self.socket_path), _handler_for(self)))
+            self._servers.append(UnixServer(str(self.socket_path), _handler_for(self)))
         for server in self._servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()
         return self
@@ -234,10 +239,6 @@ class Gateway:
 
 
 class _TCPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
 

@@ -13,11 +13,13 @@ import tarfile
 import tempfile
 import threading
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
 from dgm.errors import DgmError
 from dgm.evaluation import Cancelled, EvalJob, EvalResult, evaluate
+from sandbox.llm_bridge import tcp_relay
 
 RETRIES = 3  # attempts after a lost worker or node
 
@@ -37,9 +39,14 @@ def unpack(data: bytes, dest: Path) -> Path:
 
 
 def evaluate_on_node(job: EvalJob, genome: bytes) -> tuple[EvalResult, bytes]:
-    """What a Ray worker runs: the genome and the logs live in a temp dir on its node."""
-    with tempfile.TemporaryDirectory(prefix="dgm-ray-") as tmp:
+    """What a Ray worker runs: the genome and the logs live in a temp dir on its node, and with a
+    gateway address the agent's model calls go through a relay to the run's gateway."""
+    with tempfile.TemporaryDirectory(prefix="dgm-ray-") as tmp, ExitStack() as stack:
         local = replace(job, genome_dir=unpack(genome, Path(tmp, "genome")), log_dir=Path(tmp, "logs"))
+        if job.bridge.gateway_address:
+            Path(tmp, "gw").mkdir()
+            relay = stack.enter_context(tcp_relay(Path(tmp, "gw", "llm.sock"), job.bridge.gateway_address))
+            local = replace(local, bridge=job.bridge.via(relay))
         result = evaluate(local)
         return result, pack(local.log_dir)
 

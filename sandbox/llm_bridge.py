@@ -8,8 +8,12 @@ loopback. The container gets a per-task token as its "API key"; real keys stay o
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sandbox.container import Mount
@@ -52,10 +56,61 @@ class Bridge:
     env: dict[str, str] = field(default_factory=dict)
     mounts: tuple[Mount, ...] = ()
     socket_name: str = ""
+    gateway_address: str = ""  # host:port, for a machine that cannot see the gateway's socket
 
     def wrap(self, command: Sequence[str]) -> list[str]:
         return with_bridge(command, self.socket_name) if self.socket_name else list(command)
 
+    def via(self, socket_path: Path) -> Bridge:
+        """The same access through another socket (a relay's, on another machine)."""
+        return replace(self, mounts=tuple(llm_mounts(socket_path)), socket_name=socket_path.name)
 
-def bridge(socket_path: Path, token: str) -> Bridge:
-    return Bridge(llm_env(token), tuple(llm_mounts(socket_path)), socket_path.name)
+
+def bridge(socket_path: Path, token: str, gateway_address: str = "") -> Bridge:
+    return Bridge(llm_env(token), tuple(llm_mounts(socket_path)), socket_path.name, gateway_address)
+
+
+@contextmanager
+def tcp_relay(socket_path: Path, address: str) -> Iterator[Path]:
+    """A unix socket at `socket_path` whose every connection is piped to TCP `address` (host:port):
+    how containers on a Ray node reach a gateway that runs on another machine."""
+    host, _, port = address.rpartition(":")
+
+    class Pipe(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            with socket.create_connection((host, int(port)), timeout=30) as upstream:
+                upstream.settimeout(None)
+                back = threading.Thread(target=_copy, args=(upstream, self.request), daemon=True)
+                back.start()
+                _copy(self.request, upstream)
+                back.join()
+
+    server = UnixServer(str(socket_path), Pipe)
+    os.chmod(socket_path, 0o666)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield socket_path
+    finally:
+        server.shutdown()
+        server.server_close()
+        socket_path.unlink(missing_ok=True)
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """The gateway's socket and a relay's: a thread per connection, none outliving the process."""
+
+    daemon_threads = True
+
+
+def _copy(source: socket.socket, sink: socket.socket) -> None:
+    """Bytes one way until the sender is done, then tell the receiver so (half-close)."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass

@@ -40,6 +40,7 @@ def test_integers_are_accepted_where_floats_are_expected():
         ({"evaluation.stage_sizes": [5, 10, 20]}, "one threshold per stage after the first"),
         ({"selection.rule": "best"}, "selection.rule must be dgm, greedy"),
         ({"agent.policy": "llm"}, "agent.policy = llm needs model.name"),
+        ({"executor.gateway_address": "head"}, "executor.gateway_address must be host:port, not 'head'"),
     ],
 )
 def test_bad_values_name_the_knob(overrides, message):

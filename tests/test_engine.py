@@ -102,7 +102,7 @@ def _wait_for_progress(run_dir: Path, done_before: int, proc: subprocess.Popen, 
 
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_suite, tmp_path):
     run_dir = tmp_path / "run"
-    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=2, children_per_step=2)
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_steps=2)
     rng = random.Random(7)
     finished: dict[tuple[str, str], tuple] = {}
     calls_then: Counter = Counter()
