@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dgm.config import Config, ConfigError, load_config, parse_override, to_toml
@@ -11,6 +13,12 @@ def test_defaults_round_trip_through_toml(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(to_toml(Config()))
     assert load_config(path) == Config()
+
+
+def test_the_readme_short_run_config_loads_and_runs_without_a_model():
+    quick = load_config(Path(__file__).resolve().parent.parent / "benchmarks/suites/pyfix/quick.toml")
+    assert quick.evaluation.suite == "pyfix" and not quick.model.name
+    assert quick.run.max_steps >= 1 and quick.run.max_wall_time < 30 * 60
 
 
 def test_file_values_and_overrides_combine(tmp_path):
