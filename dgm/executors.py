@@ -31,10 +31,12 @@ class LocalExecutor:
 
     def close(self, cancel: bool) -> None:
         if cancel:
-            # flag, then drop queued jobs, then remove containers: a job whose agent container
-            # goes away starts no grading, and no queued job starts a new agent
+            # flag, then remove containers: a job whose agent container goes away starts no
+            # grading, and a queued job raises Cancelled as it starts, before any container.
+            # (The pool's cancel_futures would leave queued futures cancelled without notifying
+            # their waiters, so a loop waiting on them would never wake.)
             self._cancelled.set()
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=False)
             remove_all()
         else:
             self._pool.shutdown(wait=True)
