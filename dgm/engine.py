@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -311,8 +311,9 @@ class Engine:
     def _self_modify(self, row: VariantRow, parent_genome: Path):
         assert self._gateway is not None
         access = bridge(self._gateway.socket_path, self._gateway.issue_token(row.id, "self_modify"))
-        change = self_modify(parent_genome, row.diagnosis, self.sandbox_image, log_dir=self.run.path / "logs" / row.id / "self_modify",
-                             bridge=access, env=self._agent_env("llm"), limits=self._limits(),
+        change = self_modify(parent_genome, row.diagnosis, self.sandbox_image,
+                             log_dir=self.run.logs(row.id, "self_modify"), bridge=access,
+                             env=self._agent_env("llm"), limits=self._limits(),
                              agent_args=self._agent_args(), run_id=f"modify-{row.id}")
         self.db.add_cost(row.id, "self_modify", self._gateway.usage(row.id, "self_modify").cost)
         if "budget_exceeded" in change.note:
@@ -384,7 +385,7 @@ class Engine:
             self.db.start_evaluation(row.id, task_id)
             futures[self._executor.submit(self._job(row.id, genome, task_id))] = task_id
         budget_hit = False
-        for future in _as_completed(futures):
+        for future in as_completed(futures):
             task_id = futures[future]
             cost = self._gateway.usage(row.id, task_id).cost if self._gateway else 0.0
             error = None if future.cancelled() else future.exception()
@@ -449,14 +450,6 @@ class Engine:
         agent = self.config.agent
         return ["--max-steps", str(agent.max_steps), "--max-tokens", str(agent.max_tokens),
                 "--max-cost", str(self.config.run.max_cost)]
-
-
-def _as_completed(futures: dict[Future, str]):
-    """Like concurrent.futures.as_completed, but cancelled futures come out too (as errors)."""
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        yield from done
 
 
 def new_run(path: Path, config: Config, seed_source: Path) -> RunDir:
