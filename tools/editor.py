@@ -52,9 +52,9 @@ def replace_text(path: str, text: str, old: str, new: str) -> tuple[str, str]:
     except (NoMatch, Ambiguous) as e:
         raise EditError(f"no change to {path}: {e}") from e
     lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
     new_text = "".join(lines[: match.start]) + match.replacement + "".join(lines[match.end:])
+    if match.end == len(lines) and not text.endswith("\n") and new_text.endswith("\n"):
+        new_text = new_text[:-1]  # the matcher ends every line; the file had no final newline
     return new_text, f"lines {match.start + 1}-{match.end} ({match.tier} match)"
 
 

@@ -1,22 +1,36 @@
 """Find where a model's search text sits in a file, forgiving the mistakes models make.
 
-Tiers, tried in order: exact text; whitespace-normalised lines; indentation-relative lines (the
-replacement is re-indented by the same shift); elided lines (`...` or `# ... existing code ...`
-between kept pieces); fuzzy (rapidfuzz), applied only when one window is clearly ahead of every
-other. A tier that finds the text twice refuses (Ambiguous) rather than guess; a lower tier is
-never used to break a higher tier's tie.
+Tiers, tried in order: the non-blank lines of the search text in order with whitespace and blank
+lines aside (exact when the lines are also byte-identical; the replacement is re-indented level by
+level when the indentation differs); elided lines (`...` or `# ... existing code ...` between kept
+pieces, each piece the nearest one after the previous); fuzzy (rapidfuzz), applied only when all
+but a few lines are intact and one window is clearly ahead of every other. A tier that finds the
+text twice refuses (Ambiguous) rather than guess; a lower tier is never used to break a higher
+tier's tie.
+
+The replacement is merged, not pasted: lines the model left unchanged keep the file's own text
+(its blank lines, whitespace and the real version of a stale line), so only the lines the model
+changed are written.
+
+Whole-file passes run in C (str.find, str.count, accumulate); Python touches only the lines near
+a candidate, which keeps an edit on a 3k-line file well under 2 ms.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from difflib import SequenceMatcher
+from itertools import accumulate
 
-from rapidfuzz import fuzz
-from rapidfuzz.process import extract
+from rapidfuzz import fuzz, process
 
 FUZZY_MIN = 88.0  # a window must score at least this (0..100)
 FUZZY_MARGIN = 6.0  # and beat the best non-overlapping runner-up by this much
+FUZZY_INTACT = 3  # intact lines that place a fuzzy match by themselves; with fewer,
+FUZZY_LINE_MIN = 80.0  # each changed line must be at least this like its file line
+TAB = 4  # columns a tab counts for when comparing indentation depths
 _ELISION = re.compile(r"^\s*(#|//)?\s*\.\.\.(\s*(existing code|rest of|unchanged)[^\n]*)?\s*(\.\.\.)?\s*$", re.I)
 
 
@@ -32,7 +46,7 @@ class Ambiguous(Exception):
 class Match:
     start: int  # first line (0-based) of the matched span
     end: int  # one past the last line
-    tier: str  # exact | whitespace | indentation | elision | fuzzy
+    tier: str  # exact | whitespace | blank-lines | indentation | elision | fuzzy
     replacement: str  # the replacement text to put in place of lines[start:end]
 
 
@@ -40,149 +54,407 @@ def _norm(line: str) -> str:
     return " ".join(line.split())
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
+def _lead(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def _reindent(lines: list[str], shift: int) -> list[str]:
-    if shift >= 0:
-        return [(" " * shift + l) if l.strip() else l for l in lines]
-    return [l[min(-shift, _indent(l)):] if l.strip() else l for l in lines]
+def _width(lead: str) -> int:
+    return len(lead.expandtabs(TAB))
 
 
-def _indent_map(file_lines: list[str], search: list[str]) -> dict[int, int] | None:
-    """Each indentation level of the search text -> the file's level at the same lines, if that
-    is a consistent mapping that keeps the nesting order (the model mis-indented, uniformly or
-    level by level)."""
-    levels: dict[int, int] = {}
-    for actual, wanted in zip(file_lines, search):
-        if wanted.strip() and levels.setdefault(_indent(wanted), _indent(actual)) != _indent(actual):
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+class _File:
+    """The file's lines with C-speed lookup of a normalised line; keys are computed lazily."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.text = "".join(lines)
+        self.offsets = [0, *accumulate(map(len, lines))]
+        self._keys: dict[int, str] = {}
+
+    def key(self, i: int) -> str:
+        k = self._keys.get(i)
+        if k is None:
+            k = self._keys[i] = _norm(self.lines[i])
+        return k
+
+    def count(self, key: str) -> int:
+        """How often the key's longest word occurs: a cheap bound on its matches."""
+        return self.text.count(max(key.split(), key=len))
+
+    def hits(self, key: str) -> list[int]:
+        """Lines whose normalised text is `key`."""
+        token = max(key.split(), key=len)
+        out, at = [], self.text.find(token)
+        while at != -1:
+            i = bisect_right(self.offsets, at) - 1
+            if self.key(i) == key:
+                out.append(i)
+            at = self.text.find(token, self.offsets[i + 1])
+        return out
+
+    def walk(self, i: int, step: int, count: int) -> list[int] | None:
+        """The `count` non-blank lines after (step 1) or before (step -1) line i, nearest first."""
+        out: list[int] = []
+        while len(out) < count:
+            i += step
+            if not 0 <= i < len(self.lines):
+                return None
+            if not _blank(self.lines[i]):
+                out.append(i)
+        return out
+
+
+def _nonblank(lines: list[str]) -> list[int]:
+    return [i for i, line in enumerate(lines) if not _blank(line)]
+
+
+def _content_matches(f: _File, keys: list[str]) -> list[list[int]]:
+    """Every place the non-blank lines `keys` appear in order, whitespace and blank lines aside,
+    as the file line of each key."""
+    longest = sorted(range(len(keys)), key=lambda j: -len(keys[j]))[:3]
+    j = min(longest, key=lambda j: f.count(keys[j]))
+    found = []
+    for i in f.hits(keys[j]):
+        before, after = f.walk(i, -1, j), f.walk(i, 1, len(keys) - 1 - j)
+        if before is None or after is None:
+            continue
+        at = [*reversed(before), i, *after]
+        if all(f.key(a) == k for a, k in zip(at, keys)):
+            found.append(at)
+    return found
+
+
+def _where(places: list[list[int]]) -> str:
+    return ", ".join(f"{p[0] + 1}-{p[-1] + 1}" for p in places[:6])
+
+
+def _level_map(pairs: list[tuple[str, str]]) -> dict[str, str] | None:
+    """Each indentation of the search lines -> the file's indentation at the same lines, if that
+    is consistent and keeps the nesting order (the model mis-indented, uniformly or by level)."""
+    levels: dict[str, str] = {}
+    for wanted, actual in pairs:
+        if levels.setdefault(_lead(wanted), _lead(actual)) != _lead(actual):
             return None
-    ordered = [levels[k] for k in sorted(levels)]
+    ordered = [_width(levels[k]) for k in sorted(levels, key=_width)]
     return levels if ordered == sorted(set(ordered)) else None
 
 
-def _remap(lines: list[str], levels: dict[int, int]) -> list[str]:
-    """Re-indent replacement lines by the level map; unknown levels take the shift of the
-    nearest known level below them."""
-    out = []
-    for line in lines:
-        if not line.strip():
-            out.append(line)
-            continue
-        k = _indent(line)
-        base = max((m for m in levels if m <= k), default=min(levels))
-        out.append(" " * max(0, levels[base] + k - base) + line.lstrip(" \t"))
-    return out
+def _uniform(pairs: list[tuple[str, str]]) -> bool:
+    """Whether every file line is indented by the same shift from its search line."""
+    return len({_width(_lead(actual)) - _width(_lead(wanted)) for wanted, actual in pairs}) == 1
 
 
-def _trim_blank(lines: list[str]) -> list[str]:
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip():
-        start += 1
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return lines[start:end]
+def _step(lines: list[str]) -> int:
+    """The most common increase of indentation from one non-blank line to the next (4 if none)."""
+    widths = [_width(_lead(l)) for l in lines if not _blank(l)]
+    steps = [b - a for a, b in zip(widths, widths[1:]) if b > a]
+    return max(sorted(set(steps)), key=steps.count) if steps else TAB
 
 
-def _positions(hay: list[str], needle: list[str], start: int = 0) -> list[int]:
-    n = len(needle)
-    first = needle[0]
-    return [i for i in range(start, len(hay) - n + 1) if hay[i] == first and hay[i : i + n] == needle]
+class _Indenter:
+    """Re-indents replacement lines from the model's indentation to the file's: known levels
+    map directly; a deeper unknown level is the nearest known one plus its depth in file units
+    (scaled as the known levels are; tabs where the file uses tabs)."""
+
+    def __init__(self, f: _File, levels: dict[str, str], model_lines: list[str], span: tuple[int, int]) -> None:
+        self.levels = levels
+        self.identity = all(k == v for k, v in levels.items())
+        self._f, self._model_lines, self._span = f, model_lines, span
+
+    def _unknown(self, lead: str) -> str:
+        """The file's indentation for a model level the search never showed."""
+        known = sorted(self.levels, key=_width)
+        near = self._f.lines[max(0, self._span[0] - 30) : self._span[1] + 30]
+        model = _width(known[-1]) - _width(known[0])
+        real = _width(self.levels[known[-1]]) - _width(self.levels[known[0]])
+        # file columns per model column: from the known levels, else from each side's usual step
+        scale = real / model if model and real > 0 else _step(near) / _step(self._model_lines)
+        base = ([k for k in known if _width(k) <= _width(lead)] or known)[-1 if _width(lead) >= _width(known[0]) else 0]
+        width = max(0, _width(self.levels[base]) + round((_width(lead) - _width(base)) * scale))
+        tabs = any(l.startswith("\t") for l in near)
+        return "\t" * (width // TAB) + " " * (width % TAB) if tabs else " " * width
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        if self.identity:
+            return lines
+        out = []
+        for line in lines:
+            body = line.lstrip(" \t")
+            if not body.strip():
+                out.append(body or "\n")  # a whitespace-only line carries the model's indentation
+                continue
+            lead = _lead(line)
+            out.append((self.levels[lead] if lead in self.levels else self._unknown(lead)) + body)
+        return out
 
 
-def _unique(found: list[int], tier: str, n: int) -> int | None:
-    if len(found) > 1:
-        where = ", ".join(f"{i + 1}-{i + n}" for i in found[:6])
-        raise Ambiguous(f"the search text matches {len(found)} places ({tier} match, lines {where}); "
-                        "add surrounding lines so it matches one")
-    return found[0] if found else None
+def _pair_blanks(f: _File, search: list[str], nb: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Add pairs for the search's blank lines that meet blank lines of the file at the same place."""
+    pairs: list[tuple[int, int]] = []
+    first_s, first_f = nb[0]
+    s, i = first_s - 1, first_f - 1
+    lead: list[tuple[int, int]] = []
+    while s >= 0 and i >= 0 and _blank(f.lines[i]):
+        lead.append((s, i))
+        s, i = s - 1, i - 1
+    pairs.extend(reversed(lead))
+    for (s1, f1), (s2, f2) in zip(nb, nb[1:] + [(len(search), len(f.lines))]):
+        pairs.append((s1, f1))
+        s, i = s1 + 1, f1 + 1
+        while s < s2 and i < f2 and _blank(search[s]) and _blank(f.lines[i]):
+            pairs.append((s, i))
+            s, i = s + 1, i + 1
+    return pairs
 
 
-def _locate_lines(lines: list[str], search: list[str], replace: list[str], start: int = 0) -> Match | None:
-    """Tiers 1-3 on whole lines, from line `start` on."""
-    n = len(search)
-    at = _unique(_positions(lines, search, start), "exact", n)
-    if at is not None:
-        return Match(at, at + n, "exact", "".join(replace))
-    normed = [_norm(l) for l in lines]
-    at = _unique(_positions(normed, [_norm(l) for l in search], start), "whitespace-normalised", n)
-    if at is not None and all(_indent(a) == _indent(b) for a, b in zip(lines[at:], search) if b.strip()):
-        return Match(at, at + n, "whitespace", "".join(replace))
-    stripped = [l.strip() for l in lines]
-    mapped = []
-    for i in _positions(stripped, [l.strip() for l in search], start):
-        levels = _indent_map(lines[i : i + n], search)
-        if levels is not None:
-            mapped.append((i, levels))
-    at = _unique([i for i, _ in mapped], "indentation-relative", n)
-    if at is not None:
-        levels = dict(mapped)[at]
-        tier = "whitespace" if all(k == v for k, v in levels.items()) else "indentation"
-        return Match(at, at + n, tier, "".join(_remap(replace, levels)))
-    return None
+def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[int, int]],
+           indent: _Indenter, tier: str) -> Match:
+    """Put the replacement where the paired search lines are: runs the model left unchanged
+    take the file's own lines (with any blank lines the model did not see); changed runs take
+    the model's lines, re-indented."""
+    start, end = pairs[0][1], pairs[-1][1] + 1
+    ops = SequenceMatcher(None, search, replace, autojunk=False).get_opcodes()
+    unchanged = [False] * len(search)
+    for tag, i1, i2, _, _ in ops:
+        if tag == "equal":
+            unchanged[i1:i2] = [True] * (i2 - i1)
+    bound = [start] * (len(search) + 1)  # search line s covers file lines bound[s]:bound[s + 1]
+    ends = [(-1, start - 1), *pairs, (len(search), end)]
+    for (s1, f1), (s2, f2) in zip(ends, ends[1:]):
+        lo, hi = f1 + 1, f2
+        if s2 == s1 + 1:
+            # file lines the search skipped stay with an unchanged line before them
+            bound[s2] = hi if s1 >= 0 and unchanged[s1] else lo
+        else:
+            for k in range(s1 + 1, s2):
+                bound[k] = min(lo + k - s1 - 1, hi)
+            bound[s2] = hi
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in ops:
+        out.extend(f.lines[bound[i1] : bound[i2]] if tag == "equal" else indent(replace[j1:j2]))
+    return Match(start, end, tier, "".join(out))
+
+
+def _placed(f: _File, search: list[str], replace: list[str], nb: list[tuple[int, int]], tier: str) -> Match:
+    """Merge at a place found by content, after checking the indentation maps consistently."""
+    levels = _level_map([(search[s], f.lines[i]) for s, i in nb if f.key(i) == _norm(search[s])])
+    if levels is None:
+        raise NoMatch(f"the search text matches lines {nb[0][1] + 1}-{nb[-1][1] + 1} but its indentation does "
+                      "not follow theirs (lines at one depth in the search sit at different depths in the "
+                      "file); resend it with the file's indentation")
+    pairs = _pair_blanks(f, search, nb)
+    indent = _Indenter(f, levels, search + replace, (pairs[0][1], pairs[-1][1] + 1))
+    if tier == "content":
+        exact = f.lines[pairs[0][1] : pairs[-1][1] + 1] == search[pairs[0][0] : pairs[-1][0] + 1]
+        drift = any(f2 - f1 != s2 - s1 for (s1, f1), (s2, f2) in zip(nb, nb[1:]))
+        tier = ("exact" if exact else "indentation" if not indent.identity
+                else "blank-lines" if drift else "whitespace")
+    return _merge(f, search, replace, pairs, indent, tier)
 
 
 def _split_elided(lines: list[str]) -> list[list[str]]:
-    pieces, current = [], []
+    pieces: list[list[str]] = [[]]
     for line in lines:
         if _ELISION.match(line):
-            pieces.append(current)
-            current = []
+            pieces.append([])
         else:
-            current.append(line)
-    pieces.append(current)
+            pieces[-1].append(line)
     return pieces
 
 
-def _locate_elided(lines: list[str], search: list[str], replace: list[str]) -> Match | None:
+def _block_end(f: _File, first: int, last: int) -> int:
+    """One past the end of the block the lines first..last begin: a search ending in `...`
+    elides the rest of it."""
+    top = _width(_lead(f.lines[first]))
+    opens = any(_width(_lead(f.lines[i])) > top for i in range(first, last + 1) if not _blank(f.lines[i]))
+    i, end = last + 1, last + 1
+    while i < len(f.lines):
+        line = f.lines[i]
+        if not _blank(line):
+            depth = _width(_lead(line))
+            if depth < top or (opens and depth == top):
+                break
+            end = i + 1
+        i += 1
+    return end
+
+
+def _locate_elided(f: _File, search: list[str], replace: list[str]) -> Match | None:
     pieces = _split_elided(search)
     if len(pieces) < 2:
         return None
-    kept = [p for p in pieces if _trim_blank(p)]
+    kept = [k for k, p in enumerate(pieces) if _nonblank(p)]
     if not kept:
-        return None
-    spans, cursor = [], 0
-    for piece in kept:
-        found = _locate_lines(lines, _trim_blank(piece), _trim_blank(piece), cursor)
-        if found is None:
+        raise NoMatch("the search text is only elision markers")
+    found = {}
+    for k in kept:
+        nb = _nonblank(pieces[k])
+        found[k] = sorted(_content_matches(f, [_norm(pieces[k][s]) for s in nb]))
+        if not found[k]:
             return None
-        spans.append(found)
-        cursor = found.end
-    start, end = spans[0].start, spans[-1].end
+    def lines_of(k: int, place: list[int]) -> list[tuple[str, str]]:
+        return [(pieces[k][s], f.lines[i]) for s, i in zip(_nonblank(pieces[k]), place)]
+
+    chains = []
+    for head in found[kept[0]]:
+        chain, pairs = [head], lines_of(kept[0], head)
+        for k in kept[1:]:
+            # the nearest occurrence after the previous piece, at a depth that fits the pieces
+            # before it, is the one the model meant
+            later = found[k][bisect_left(found[k], [chain[-1][-1] + 1]):]
+            place = next((p for p in later if _uniform(pairs) and _uniform(pairs + lines_of(k, p))),
+                         next((p for p in later if _level_map(pairs + lines_of(k, p)) is not None), None))
+            if place is None:
+                break
+            chain.append(place)
+            pairs += lines_of(k, place)
+        else:
+            chains.append(chain)
+    spans = [(c[0][0], c[-1][-1]) for c in chains]
+    # a chain that contains a tighter chain is that one with extra lines elided
+    tight = [c for c, (a, b) in zip(chains, spans) if not any(a <= x and y <= b and (x, y) != (a, b) for x, y in spans)]
+    if len(tight) > 1:
+        raise Ambiguous(f"the elided search text matches {len(tight)} places (lines "
+                        f"{_where([[c[0][0], c[-1][-1]] for c in tight])}); add lines so it matches one")
+    if not tight:
+        return None
+    chain = dict(zip(kept, tight[0]))
     rep_pieces = _split_elided(replace)
     if len(rep_pieces) == len(pieces):
         # the replacement elides the same gaps: keep the file's own lines there
         out: list[str] = []
-        kept_iter = iter(spans)
-        previous: Match | None = None
-        for piece, rep in zip(pieces, rep_pieces):
-            if _trim_blank(piece):
-                span = next(kept_iter)
-                if previous is not None:
-                    out.extend(lines[previous.end : span.start])
-                previous = span
-            out.extend(rep)
+        start = end = None
+        for k, (piece, rep) in enumerate(zip(pieces, rep_pieces)):
+            if k not in chain:
+                out.extend(rep)
+                continue
+            nb = list(zip(_nonblank(piece), chain[k]))
+            merged = _placed(f, piece, rep, nb, "elision")
+            if end is not None:
+                out.extend(f.lines[end : merged.start])
+            out.append(merged.replacement)
+            start = merged.start if start is None else start
+            end = merged.end
         return Match(start, end, "elision", "".join(out))
-    if any(_ELISION.match(l) for l in replace):
+    if len(rep_pieces) > 1:
         raise NoMatch("the replacement elides lines differently from the search text; "
                       "send the full replacement or elide the same gaps")
-    return Match(start, end, "elision", "".join(replace))
+    if kept[0] != 0:
+        raise NoMatch("the search text begins with an elision marker but the replacement has none, so "
+                      "where the replaced lines start is unknown; begin the search text with real lines")
+    start, last = chain[kept[0]][0], chain[kept[-1]][-1]
+    end = _block_end(f, start, last) if kept[-1] != len(pieces) - 1 else last + 1
+    levels = _level_map([(pieces[k][s], f.lines[i]) for k in kept for s, i in zip(_nonblank(pieces[k]), chain[k])])
+    if levels is None:
+        raise NoMatch(f"the elided search text matches lines {start + 1}-{end} but its indentation does not "
+                      "follow theirs; resend it with the file's indentation")
+    return Match(start, end, "elision", "".join(_Indenter(f, levels, search + replace, (start, end))(replace)))
 
 
-def _closest(lines: list[str], search: list[str]) -> list[tuple[float, int]]:
-    """Best-scoring windows of about the search's length, best first, as (score, start)."""
-    n = len(search)
-    target = "".join(l.strip() + "\n" for l in search)
-    windows = {}
-    for size in {max(1, n - 1), n, n + 1}:
-        for i in range(0, max(1, len(lines) - size + 1)):
-            windows[(i, size)] = "".join(l.strip() + "\n" for l in lines[i : i + size])
-    scored = extract(target, windows, scorer=fuzz.ratio, limit=None)
-    best: dict[int, float] = {}
-    for _, score, (i, _size) in scored:
-        best[i] = max(best.get(i, 0.0), score)
-    return sorted(((s, i) for i, s in best.items()), reverse=True)
+@dataclass(frozen=True)
+class _Window:
+    score: float
+    lines: list[int]  # the file's non-blank lines compared with the search's
+
+
+def _windows(f: _File, keys: list[str]) -> list[_Window]:
+    """Windows near lines the search shares with the file, best first. A right window keeps all
+    but `_allowed` lines intact, so anchors from one more distinct search line always reach it."""
+    m = len(keys)
+    counts = {j: f.count(keys[j]) for j in range(m)}
+    order = sorted((j for j in range(m) if counts[j]), key=counts.__getitem__)
+    starts: set[int] = set()
+    used = 0
+    for j in order:
+        hits = f.hits(keys[j])
+        for i in hits:
+            before = f.walk(i, -1, j)
+            starts.add(before[-1] if before else i if before is not None else 0)
+        used += bool(hits)
+        if used > _allowed(m):
+            break
+    target = "\n".join(keys)
+    best: list[_Window] = []
+    for s in starts:
+        first = s if not _blank(f.lines[s]) else (f.walk(s, 1, 1) or [s])[0]
+        window = [first, *(f.walk(first, 1, m) or f.walk(first, 1, m - 1) or [])]
+        scored = [(fuzz.ratio(target, "\n".join(f.key(i) for i in window[:size])), size)
+                  for size in (m, m - 1, m + 1) if 0 < size <= len(window)]
+        if not scored:
+            continue
+        score, size = max(scored, key=lambda x: (x[0], x[1] == m))
+        best.append(_Window(score, window[:size]))
+    return sorted(best, key=lambda w: -w.score)
+
+
+def _aligned(f: _File, keys: list[str], window: _Window) -> tuple[list[tuple[int, int]], int, float]:
+    """(search key index, file line) pairs of a window, how many of them are intact, and how
+    alike the least alike changed pair is. A changed line pairs with the file line at its place."""
+    wkeys = [f.key(i) for i in window.lines]
+    pairs, intact, alike = [], 0, 100.0
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys, wkeys, autojunk=False).get_opcodes():
+        if tag == "equal":
+            intact += i2 - i1
+        if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
+            pairs += [(i1 + k, window.lines[j1 + k]) for k in range(i2 - i1)]
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            alike = min(alike, *(fuzz.ratio(keys[i1 + k], wkeys[j1 + k]) for k in range(i2 - i1)))
+    return pairs, intact, alike
+
+
+def _locate_fuzzy(f: _File, keys: list[str], nb_search: list[int], ranked: list[_Window]) -> list[tuple[int, int]] | None:
+    """Pairs of (search line, file line) for the one window that qualifies: every search line
+    placed, all but a few intact, well ahead of any other qualifying window."""
+    m = len(keys)
+
+    def qualifies(window: _Window) -> list[tuple[int, int]] | None:
+        pairs, intact, alike = _aligned(f, keys, window)
+        # with under three intact lines to go by, a changed line must still be nearly its file line
+        enough = intact >= FUZZY_INTACT or alike >= FUZZY_LINE_MIN
+        return pairs if len(pairs) == m and intact >= m - _allowed(m) and enough else None
+
+    if m < 2 or not ranked or ranked[0].score < FUZZY_MIN:
+        return None
+    best = ranked[0]
+    pairs = qualifies(best)
+    if pairs is None:
+        return None
+    rivals = (w for w in ranked[1:] if w.score > best.score - FUZZY_MARGIN
+              and (w.lines[0] > best.lines[-1] or w.lines[-1] < best.lines[0]))
+    if any(qualifies(w) is not None for w in rivals):
+        raise Ambiguous(f"the search text is not in the file; near matches at lines {best.lines[0] + 1} and "
+                        f"others score alike, so none is applied. Closest:\n{_snippet(f.lines, best.lines[0], m)}")
+    return [(nb_search[j], i) for j, i in pairs]
+
+
+def _changes_are_safe(f: _File, search: list[str], replace: list[str], pairs: list[tuple[int, int]]) -> bool:
+    """Whether the lines the model changes are where the fuzzy match says. Each changed line
+    needs a file line (else it would be written beside the real one), and a changed line that
+    differs from its file line must be restored to it by the replacement: a model editing a
+    line it remembered wrong may be editing a look-alike elsewhere."""
+    paired = dict(pairs)
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, search, replace, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        written = {_norm(l) for l in replace[j1:j2]}
+        for s in range(i1, i2):
+            if _blank(search[s]):
+                continue
+            if s not in paired:
+                return False
+            real = f.key(paired[s])
+            if real != _norm(search[s]) and real not in written:
+                return False
+    return True
+
+
+def _allowed(m: int) -> int:
+    """How many lines of an m-line search may differ from the file for a fuzzy match."""
+    return max(1, m // 4)
 
 
 def _snippet(lines: list[str], start: int, n: int) -> str:
@@ -190,35 +462,48 @@ def _snippet(lines: list[str], start: int, n: int) -> str:
     return "".join(f"{k + 1:6}\t{lines[k]}" for k in range(lo, hi))
 
 
-def locate(text: str, search: str, replace: str) -> Match:
-    """Where `search` sits in `text` and what to put there; raises NoMatch or Ambiguous."""
+def _lines(text: str) -> list[str]:
     lines = text.splitlines(keepends=True)
-    search_lines = _trim_blank(search.splitlines(keepends=True))
-    replace_lines = replace.splitlines(keepends=True)
-    if replace_lines and not replace_lines[-1].endswith("\n"):
-        replace_lines[-1] += "\n"
-    if not search_lines:
-        raise NoMatch("the search text is empty")
-    if search_lines[-1] and not search_lines[-1].endswith("\n"):
-        search_lines[-1] += "\n"
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    found = _locate_lines(lines, search_lines, replace_lines) or _locate_elided(lines, search_lines, replace_lines)
-    if found is not None:
-        return found
-    replacement = [l.strip() for l in _trim_blank(replace_lines)]
-    if replacement and _positions([l.strip() for l in lines], replacement):
+    return lines
+
+
+def locate(text: str, search: str, replace: str) -> Match:
+    """Where `search` sits in `text` and what to put there; raises NoMatch or Ambiguous."""
+    f = _File(_lines(text))
+    s_lines, r_lines = _lines(search), _lines(replace)
+    nb_search = _nonblank(s_lines)
+    if not nb_search:
+        raise NoMatch("the search text is empty")
+    if not f.lines:
+        raise NoMatch("the file is empty")
+    keys = [_norm(s_lines[s]) for s in nb_search]
+    places = _content_matches(f, keys)
+    first, last = nb_search[0], nb_search[-1] + 1
+    exact = [p for p in places if f.lines[p[0] : p[0] + last - first] == s_lines[first:last]]
+    if len(exact) > 1 or (not exact and len(places) > 1):
+        chosen = exact if exact else places
+        raise Ambiguous(f"the search text matches {len(chosen)} places (lines {_where(chosen)}); "
+                        "add surrounding lines so it matches one")
+    if places:
+        return _placed(f, s_lines, r_lines, list(zip(nb_search, (exact or places)[0])), "content")
+    elided = _locate_elided(f, s_lines, r_lines)
+    if elided is not None:
+        return elided
+    nb_replace = _nonblank(r_lines)
+    if nb_replace and _content_matches(f, [_norm(r_lines[s]) for s in nb_replace]):
         raise NoMatch("the replacement is already in the file (the search text is not); nothing to do")
-    ranked = _closest(lines, search_lines) if lines else []
-    n = len(search_lines)
-    if ranked and ranked[0][0] >= FUZZY_MIN:
-        best_score, best = ranked[0]
-        runner_up = next((s for s, i in ranked[1:] if abs(i - best) >= n), 0.0)
-        if best_score - runner_up >= FUZZY_MARGIN:
-            shift = _indent(lines[best]) - _indent(search_lines[0])
-            return Match(best, best + n, "fuzzy", "".join(_reindent(replace_lines, shift)))
-        raise Ambiguous(f"the search text is not in the file; near matches at lines {best + 1} and "
-                        f"others score alike, so none is applied. Closest:\n{_snippet(lines, best, n)}")
+    ranked = [] if any(_ELISION.match(l) for l in s_lines) else _windows(f, keys)
+    pairs = _locate_fuzzy(f, keys, nb_search, ranked)
+    if pairs and _changes_are_safe(f, s_lines, r_lines, pairs):
+        levels = _level_map([(s_lines[s], f.lines[i]) for s, i in pairs if f.key(i) == _norm(s_lines[s])])
+        if levels is not None:
+            pairs = _pair_blanks(f, s_lines, pairs)
+            indent = _Indenter(f, levels, s_lines + r_lines, (pairs[0][1], pairs[-1][1] + 1))
+            return _merge(f, s_lines, r_lines, pairs, indent, "fuzzy")
     if ranked:
-        raise NoMatch(f"the search text is not in the file. The closest lines are:\n{_snippet(lines, ranked[0][1], n)}")
-    raise NoMatch("the file is empty")
+        near = ranked[0].lines[0]
+    else:  # no line of the search is in the file: show the lines most like its longest line
+        near = process.extractOne(max(keys, key=len), [l.strip() for l in f.lines], scorer=fuzz.ratio)[2]
+    raise NoMatch(f"the search text is not in the file. The closest lines are:\n{_snippet(f.lines, near, len(keys))}")

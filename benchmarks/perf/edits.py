@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.perf.edit_corpus import KINDS, EditCase, build_corpus
+from benchmarks.perf.edit_corpus import KINDS, EditCase, build_corpus, code_bases
 from benchmarks.perf.sandbox import percentile
 from tools.editor import EditError, replace_text
 
@@ -82,7 +82,7 @@ def main() -> None:
     if aider is not None:
         results["aider"] = aider
 
-    table = Table(title=f"edit application: {len(cases)} cases from the standard library (seed {args.seed})")
+    table = Table(title=f"edit application: {len(cases)} cases from {len(code_bases())} code bases (seed {args.seed})")
     table.add_column("mistake")
     for name in results:
         table.add_column(f"{name} success", justify="right")
