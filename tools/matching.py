@@ -25,12 +25,14 @@ from difflib import SequenceMatcher
 from itertools import accumulate
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 FUZZY_MIN = 88.0  # a window must score at least this (0..100)
 FUZZY_MARGIN = 6.0  # and beat the best non-overlapping runner-up by this much
 FUZZY_INTACT = 3  # intact lines that place a fuzzy match by themselves; with fewer,
-FUZZY_LINE_MIN = 80.0  # each changed line must be at least this like its file line
+FUZZY_TYPO = 2  # each changed line must be at most this many character edits from its file line
 TAB = 4  # columns a tab counts for when comparing indentation depths
+_COMMENT = re.compile(r"\s*#[^'\"]*$")
 _ELISION = re.compile(r"^\s*(#|//)?\s*\.\.\.(\s*(existing code|rest of|unchanged)[^\n]*)?\s*(\.\.\.)?\s*$", re.I)
 
 
@@ -52,6 +54,11 @@ class Match:
 
 def _norm(line: str) -> str:
     return " ".join(line.split())
+
+
+def _code(key: str) -> str:
+    """A normalised line without its trailing comment: models often add or drop one."""
+    return _COMMENT.sub("", key)
 
 
 def _lead(line: str) -> str:
@@ -391,19 +398,21 @@ def _windows(f: _File, keys: list[str]) -> list[_Window]:
     return sorted(best, key=lambda w: -w.score)
 
 
-def _aligned(f: _File, keys: list[str], window: _Window) -> tuple[list[tuple[int, int]], int, float]:
-    """(search key index, file line) pairs of a window, how many of them are intact, and how
-    alike the least alike changed pair is. A changed line pairs with the file line at its place."""
+def _aligned(f: _File, keys: list[str], window: _Window) -> tuple[list[tuple[int, int]], int, int]:
+    """(search key index, file line) pairs of a window, how many of them are intact, and the
+    most character edits between a changed pair. A changed line pairs with the file line at its
+    place."""
     wkeys = [f.key(i) for i in window.lines]
-    pairs, intact, alike = [], 0, 100.0
+    pairs, intact, edits = [], 0, 0
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, keys, wkeys, autojunk=False).get_opcodes():
         if tag == "equal":
             intact += i2 - i1
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
             pairs += [(i1 + k, window.lines[j1 + k]) for k in range(i2 - i1)]
         if tag == "replace" and i2 - i1 == j2 - j1:
-            alike = min(alike, *(fuzz.ratio(keys[i1 + k], wkeys[j1 + k]) for k in range(i2 - i1)))
-    return pairs, intact, alike
+            edits = max(edits, *(Levenshtein.distance(_code(keys[i1 + k]), _code(wkeys[j1 + k]))
+                                 for k in range(i2 - i1)))
+    return pairs, intact, edits
 
 
 def _locate_fuzzy(f: _File, keys: list[str], nb_search: list[int], ranked: list[_Window]) -> list[tuple[int, int]] | None:
@@ -412,9 +421,9 @@ def _locate_fuzzy(f: _File, keys: list[str], nb_search: list[int], ranked: list[
     m = len(keys)
 
     def qualifies(window: _Window) -> list[tuple[int, int]] | None:
-        pairs, intact, alike = _aligned(f, keys, window)
-        # with under three intact lines to go by, a changed line must still be nearly its file line
-        enough = intact >= FUZZY_INTACT or alike >= FUZZY_LINE_MIN
+        pairs, intact, edits = _aligned(f, keys, window)
+        # with under three intact lines to go by, a changed line must be a typo of its file line
+        enough = intact >= FUZZY_INTACT or edits <= FUZZY_TYPO
         return pairs if len(pairs) == m and intact >= m - _allowed(m) and enough else None
 
     if m < 2 or not ranked or ranked[0].score < FUZZY_MIN:

@@ -113,6 +113,8 @@ def _case(kind: str, rel: str, lines: list[str], rng: random.Random) -> EditCase
                 continue
             search, replace = "".join(map(_halve, window)), "".join(map(_halve, edited))
         elif kind == "elision":
+            if _content(window[-2:]) in _content(window[2:-1]):
+                continue  # the nearest copy of the last piece would be in the elided lines
             marker = " " * _indent(window[2]) + "...\n"
             search = "".join(window[:2] + [marker] + window[-2:])
             replace = "".join(edited[:2] + [marker] + edited[-2:])
