@@ -71,11 +71,12 @@ def test_elided_lines_keep_the_file_lines_between_pieces(repo):
 
 
 def test_a_stale_line_is_fixed_by_a_clear_fuzzy_match(repo):
-    old = "def perimeter(width, height):\n    return 2 * (width + heigth)\n"
-    new = "def perimeter(width, height):\n    return 2 * width + 2 * height\n"
+    old = "def describe(width, height):\n    total = area(width, heigth)\n    return f\"{width}x{height} = {total}\"\n"
+    new = "def describe(width, height):\n    total = area(width, heigth)\n    return f\"{width} by {height}\"\n"
     message = Editor(repo).str_replace("pkg/shapes.py", old, new)
     assert "fuzzy" in message
-    assert "return 2 * width + 2 * height" in _text(repo) and "2 * (width + height)" not in _text(repo)
+    # the line the model remembered wrong keeps the file's version
+    assert _text(repo) == SOURCE.replace('return f"{width}x{height} = {total}"', 'return f"{width} by {height}"')
 
 
 def test_ambiguous_text_is_refused_with_its_places(repo):

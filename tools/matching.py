@@ -277,7 +277,8 @@ def _block_end(f: _File, first: int, last: int) -> int:
     """One past the end of the block the lines first..last begin: a search ending in `...`
     elides the rest of it."""
     top = _width(_lead(f.lines[first]))
-    opens = any(_width(_lead(f.lines[i])) > top for i in range(first, last + 1) if not _blank(f.lines[i]))
+    after = f.walk(first, 1, 1)
+    opens = bool(after) and _width(_lead(f.lines[after[0]])) > top  # a def/if/for... heads a deeper body
     i, end = last + 1, last + 1
     while i < len(f.lines):
         line = f.lines[i]
