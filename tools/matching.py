@@ -29,8 +29,7 @@ from rapidfuzz.distance import Levenshtein
 
 FUZZY_MIN = 88.0  # a window must score at least this (0..100)
 FUZZY_MARGIN = 6.0  # and beat the best non-overlapping runner-up by this much
-FUZZY_INTACT = 3  # intact lines that place a fuzzy match by themselves; with fewer,
-FUZZY_TYPO = 2  # each changed line must be at most this many character edits from its file line
+FUZZY_TYPO = 2  # a changed line may be this many character edits from its file line, comments aside
 TAB = 4  # columns a tab counts for when comparing indentation depths
 _COMMENT = re.compile(r"\s*#[^'\"]*$")
 _ELISION = re.compile(r"^\s*(#|//)?\s*\.\.\.(\s*(existing code|rest of|unchanged)[^\n]*)?\s*(\.\.\.)?\s*$", re.I)
@@ -423,9 +422,9 @@ def _locate_fuzzy(f: _File, keys: list[str], nb_search: list[int], ranked: list[
 
     def qualifies(window: _Window) -> list[tuple[int, int]] | None:
         pairs, intact, edits = _aligned(f, keys, window)
-        # with under three intact lines to go by, a changed line must be a typo of its file line
-        enough = intact >= FUZZY_INTACT or edits <= FUZZY_TYPO
-        return pairs if len(pairs) == m and intact >= m - _allowed(m) and enough else None
+        # only typos and comment drift: a line that differs in more is as likely a look-alike
+        # block elsewhere (say the sibling of code that was deleted) as a stale copy of this one
+        return pairs if len(pairs) == m and intact >= m - _allowed(m) and edits <= FUZZY_TYPO else None
 
     if m < 2 or not ranked or ranked[0].score < FUZZY_MIN:
         return None
