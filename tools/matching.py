@@ -3,10 +3,11 @@
 Tiers, tried in order: the non-blank lines of the search text in order with whitespace and blank
 lines aside (exact when the lines are also byte-identical; the replacement is re-indented level by
 level when the indentation differs); elided lines (`...` or `# ... existing code ...` between kept
-pieces, each piece the nearest one after the previous); fuzzy (rapidfuzz), applied only when all
-but a few lines are intact and one window is clearly ahead of every other. A tier that finds the
-text twice refuses (Ambiguous) rather than guess; a lower tier is never used to break a higher
-tier's tie.
+pieces, each piece the nearest one after the previous at a fitting depth); fuzzy (rapidfuzz),
+applied only when every search line has a place, all but a few are intact, the others differ by a
+typo or a comment, the lines the model changes are where it thinks, and no other window that
+would qualify scores close. A tier that finds the text twice refuses (Ambiguous) rather than
+guess; a lower tier is never used to break a higher tier's tie.
 
 The replacement is merged, not pasted: lines the model left unchanged keep the file's own text
 (its blank lines, whitespace and the real version of a stale line), so only the lines the model
@@ -28,7 +29,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 FUZZY_MIN = 88.0  # a window must score at least this (0..100)
-FUZZY_MARGIN = 6.0  # and beat the best non-overlapping runner-up by this much
+FUZZY_MARGIN = 6.0  # and no other window that would qualify may score within this much
 FUZZY_TYPO = 2  # a changed line may be this many character edits from its file line, comments aside
 TAB = 4  # columns a tab counts for when comparing indentation depths
 _COMMENT = re.compile(r"\s*#[^'\"]*$")
@@ -164,12 +165,15 @@ def _step(lines: list[str]) -> int:
 class _Indenter:
     """Re-indents replacement lines from the model's indentation to the file's: known levels
     map directly; a deeper unknown level is the nearest known one plus its depth in file units
-    (scaled as the known levels are; tabs where the file uses tabs)."""
+    (scaled as the known levels are; tabs where the file uses tabs). Lines get the file's line
+    ending."""
 
     def __init__(self, f: _File, levels: dict[str, str], model_lines: list[str], span: tuple[int, int]) -> None:
         self.levels = levels
         self.identity = all(k == v for k, v in levels.items())
         self._f, self._model_lines, self._span = f, model_lines, span
+        # models write \n; a file with \r\n line ends keeps them
+        self.crlf = f.lines[span[0]].endswith("\r\n")
 
     def _unknown(self, lead: str) -> str:
         """The file's indentation for a model level the search never showed."""
@@ -179,19 +183,22 @@ class _Indenter:
         real = _width(self.levels[known[-1]]) - _width(self.levels[known[0]])
         # file columns per model column: from the known levels, else from each side's usual step
         scale = real / model if model and real > 0 else _step(near) / _step(self._model_lines)
-        base = ([k for k in known if _width(k) <= _width(lead)] or known)[-1 if _width(lead) >= _width(known[0]) else 0]
+        below = [k for k in known if _width(k) <= _width(lead)]
+        base = below[-1] if below else known[0]
         width = max(0, _width(self.levels[base]) + round((_width(lead) - _width(base)) * scale))
         tabs = any(l.startswith("\t") for l in near)
         return "\t" * (width // TAB) + " " * (width % TAB) if tabs else " " * width
 
     def __call__(self, lines: list[str]) -> list[str]:
+        if self.crlf:
+            lines = [l if l.endswith("\r\n") else l[:-1] + "\r\n" for l in lines]
         if self.identity:
             return lines
         out = []
         for line in lines:
             body = line.lstrip(" \t")
             if not body.strip():
-                out.append(body or "\n")  # a whitespace-only line carries the model's indentation
+                out.append(body)  # a whitespace-only line carries the model's indentation
                 continue
             lead = _lead(line)
             out.append((self.levels[lead] if lead in self.levels else self._unknown(lead)) + body)
@@ -233,7 +240,8 @@ def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[in
     for (s1, f1), (s2, f2) in zip(ends, ends[1:]):
         lo, hi = f1 + 1, f2
         if s2 == s1 + 1:
-            # file lines the search skipped stay with an unchanged line before them
+            # file lines the search skipped (blank lines, a line it forgot) stay with an
+            # unchanged neighbour; between two changed lines they are replaced with them
             bound[s2] = hi if s1 >= 0 and unchanged[s1] else lo
         else:
             for k in range(s1 + 1, s2):
@@ -290,22 +298,17 @@ def _block_end(f: _File, first: int, last: int) -> int:
     return end
 
 
-def _locate_elided(f: _File, search: list[str], replace: list[str]) -> Match | None:
-    pieces = _split_elided(search)
-    if len(pieces) < 2:
-        return None
-    kept = [k for k, p in enumerate(pieces) if _nonblank(p)]
-    if not kept:
-        raise NoMatch("the search text is only elision markers")
-    found = {}
-    for k in kept:
-        nb = _nonblank(pieces[k])
-        found[k] = sorted(_content_matches(f, [_norm(pieces[k][s]) for s in nb]))
-        if not found[k]:
-            return None
+def _elided_chain(f: _File, pieces: list[list[str]], kept: list[int]) -> dict[int, list[int]] | None:
+    """Piece index -> the file line of each of its non-blank lines, for the one tightest chain
+    of pieces in order; raises Ambiguous if separate chains fit."""
     def lines_of(k: int, place: list[int]) -> list[tuple[str, str]]:
         return [(pieces[k][s], f.lines[i]) for s, i in zip(_nonblank(pieces[k]), place)]
 
+    found = {}
+    for k in kept:
+        found[k] = sorted(_content_matches(f, [_norm(pieces[k][s]) for s in _nonblank(pieces[k])]))
+        if not found[k]:
+            return None
     chains = []
     for head in found[kept[0]]:
         chain, pairs = [head], lines_of(kept[0], head)
@@ -327,9 +330,19 @@ def _locate_elided(f: _File, search: list[str], replace: list[str]) -> Match | N
     if len(tight) > 1:
         raise Ambiguous(f"the elided search text matches {len(tight)} places (lines "
                         f"{_where([[c[0][0], c[-1][-1]] for c in tight])}); add lines so it matches one")
-    if not tight:
+    return dict(zip(kept, tight[0])) if tight else None
+
+
+def _locate_elided(f: _File, search: list[str], replace: list[str]) -> Match | None:
+    pieces = _split_elided(search)
+    if len(pieces) < 2:
         return None
-    chain = dict(zip(kept, tight[0]))
+    kept = [k for k, p in enumerate(pieces) if _nonblank(p)]
+    if not kept:
+        raise NoMatch("the search text is only elision markers")
+    chain = _elided_chain(f, pieces, kept)
+    if chain is None:
+        return None
     rep_pieces = _split_elided(replace)
     if len(rep_pieces) == len(pieces):
         # the replacement elides the same gaps: keep the file's own lines there
@@ -380,7 +393,8 @@ def _windows(f: _File, keys: list[str]) -> list[_Window]:
         hits = f.hits(keys[j])
         for i in hits:
             before = f.walk(i, -1, j)
-            starts.add(before[-1] if before else i if before is not None else 0)
+            # the window starts j non-blank lines above the anchor, or at the top of the file
+            starts.add(0 if before is None else before[-1] if before else i)
         used += bool(hits)
         if used > _allowed(m):
             break
@@ -505,12 +519,15 @@ def locate(text: str, search: str, replace: str) -> Match:
         raise NoMatch("the replacement is already in the file (the search text is not); nothing to do")
     ranked = [] if any(_ELISION.match(l) for l in s_lines) else _windows(f, keys)
     pairs = _locate_fuzzy(f, keys, nb_search, ranked)
-    if pairs and _changes_are_safe(f, s_lines, r_lines, pairs):
+    if pairs:
         levels = _level_map([(s_lines[s], f.lines[i]) for s, i in pairs if f.key(i) == _norm(s_lines[s])])
-        if levels is not None:
+        if levels is not None and _changes_are_safe(f, s_lines, r_lines, pairs):
             pairs = _pair_blanks(f, s_lines, pairs)
             indent = _Indenter(f, levels, s_lines + r_lines, (pairs[0][1], pairs[-1][1] + 1))
             return _merge(f, s_lines, r_lines, pairs, indent, "fuzzy")
+        raise NoMatch(f"the search text is not in the file: lines {pairs[0][1] + 1}-{pairs[-1][1] + 1} are close, but a "
+                      "line you change (or its indentation) reads differently there, so nothing was applied. "
+                      f"The closest lines are:\n{_snippet(f.lines, pairs[0][1], len(keys))}")
     if ranked:
         near = ranked[0].lines[0]
     else:  # no line of the search is in the file: show the lines most like its longest line

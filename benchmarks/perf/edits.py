@@ -77,6 +77,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=560)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--aider-python", default="/tmp/aider-venv/bin/python")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown, as in the README")
     args = parser.parse_args()
     cases = build_corpus(args.cases, args.seed)
     results = {"dgm": run_ours(cases)}
@@ -84,29 +85,34 @@ def main() -> None:
     if aider is not None:
         results["aider"] = aider
 
-    table = Table(title=f"edit application: {len(cases)} cases from {len(code_bases())} code bases (seed {args.seed})")
-    table.add_column("mistake")
-    for name in results:
-        table.add_column(f"{name} success", justify="right")
-        table.add_column(f"{name} wrong place", justify="right")
+    header = ["mistake", *(f"{name} {column}" for name in results for column in ("success", "wrong place"))]
+    rows = []
     for kind in (*KINDS, "all"):
         row = [kind]
         for outcomes in results.values():
-            chosen = [o for (o, _, _), c in zip(outcomes, cases) if kind in ("all", c.kind)]
-            counts = Counter(chosen)
-            row += [f"{100 * counts['success'] / len(chosen):.1f} %", str(counts["wrong_place"])]
-        table.add_row(*row)
-    console = Console()
-    console.print(table)
+            counts = Counter(o for (o, _, _), c in zip(outcomes, cases) if kind in ("all", c.kind))
+            row += [f"{100 * counts['success'] / counts.total():.1f} %", str(counts["wrong_place"])]
+        rows.append(row)
     # CPU time is the figure to compare: on a shared machine wall time also counts other jobs
-    timing = Table(title="time per edit (CPU time of the applying thread; wall time beside it)")
-    for column in ("editor", "median ms", "p95 ms", "max ms", "wall median ms", "wall p95 ms"):
-        timing.add_column(column, justify="left" if column == "editor" else "right")
+    timing_header = ["editor", "median ms", "p95 ms", "max ms", "wall median ms", "wall p95 ms"]
+    timing_rows = []
     for name, outcomes in results.items():
         cpu, wall = [c for _, c, _ in outcomes], [w for _, _, w in outcomes]
-        timing.add_row(name, *(f"{1000 * x:.3f}" for x in (statistics.median(cpu), percentile(cpu, 0.95), max(cpu),
-                                                             statistics.median(wall), percentile(wall, 0.95))))
-    console.print(timing)
+        timing_rows.append([name, *(f"{1000 * x:.3f}" for x in (statistics.median(cpu), percentile(cpu, 0.95), max(cpu),
+                                                                 statistics.median(wall), percentile(wall, 0.95)))])
+    titles = (f"edit application: {len(cases)} cases from {len(code_bases())} code bases (seed {args.seed})",
+              "time per edit (CPU time of the applying thread; wall time beside it)")
+    for title, head, body in zip(titles, (header, timing_header), (rows, timing_rows)):
+        if args.markdown:
+            print(f"\n{title}:\n\n| {' | '.join(head)} |\n|{'---|' * len(head)}")
+            print("\n".join(f"| {' | '.join(row)} |" for row in body))
+            continue
+        table = Table(title=title)
+        for i, column in enumerate(head):
+            table.add_column(column, justify="left" if i == 0 else "right")
+        for row in body:
+            table.add_row(*row)
+        Console(width=120).print(table)
 
 
 if __name__ == "__main__":
