@@ -42,6 +42,14 @@ def test_blank_line_missing_from_the_search_neither_eats_nor_leaves_a_line(tmp_p
     assert "blank-lines" in message
 
 
+def test_a_blank_line_the_search_missed_but_the_replacement_has_is_not_doubled(tmp_path):
+    # cause 1: the model forgot the blank line in its search, not in its replacement
+    search = "        self.items = []\n        self.limit = 10\n"
+    replace = "        self.items = []\n\n        self.limit = 20\n"
+    text, _ = _edit(tmp_path, CLASS, search, replace)
+    assert text == CLASS.replace("self.limit = 10", "self.limit = 20")
+
+
 def test_fuzzy_span_is_the_lines_matched_not_the_length_of_the_search(tmp_path):
     # cause 1, fuzzy: a typo and an extra blank line; the old fixed-length window left the
     # last line behind

@@ -224,6 +224,13 @@ def _pair_blanks(f: _File, search: list[str], nb: list[tuple[int, int]]) -> list
     return pairs
 
 
+def _trim_tail(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end and _blank(lines[end - 1]):
+        end -= 1
+    return lines[:end]
+
+
 def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[int, int]],
            indent: _Indenter, tier: str) -> Match:
     """Put the replacement where the paired search lines are: runs the model left unchanged
@@ -247,9 +254,27 @@ def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[in
             for k in range(s1 + 1, s2):
                 bound[k] = min(lo + k - s1 - 1, hi)
             bound[s2] = hi
+    # blank lines the search did not show and the model wrote at the same boundary are the same
+    # blank lines: keep one copy
+    seen = {i for _, i in pairs}
     out: list[str] = []
+    unseen = written = 0  # blank lines ending `out`: the file's unseen ones, the model's
     for tag, i1, i2, j1, j2 in ops:
-        out.extend(f.lines[bound[i1] : bound[i2]] if tag == "equal" else indent(replace[j1:j2]))
+        if tag == "equal":
+            lo, hi = bound[i1], bound[i2]
+            while lo < hi and written and lo not in seen and _blank(f.lines[lo]):
+                lo, written = lo + 1, written - 1
+            run = f.lines[lo:hi]
+            unseen = written = 0
+            while unseen < len(run) and hi - 1 - unseen not in seen and _blank(run[-1 - unseen]):
+                unseen += 1
+        else:
+            run = indent(replace[j1:j2])
+            while run and unseen and _blank(run[0]):
+                run, unseen = run[1:], unseen - 1
+            written = len(run) - len(_trim_tail(run))
+            unseen = 0
+        out.extend(run)
     return Match(start, end, tier, "".join(out))
 
 
