@@ -94,6 +94,13 @@ def test_indentation_and_inner_whitespace_drift_together_still_match(tmp_path):
     assert text == CLASS.replace(">= self.limit", "> self.limit")
 
 
+def test_a_tab_indented_search_picks_the_copy_at_its_own_depth(tmp_path):
+    # the same lines at two depths: the search written with tabs shows which one it means
+    source = "def f():\n    x = 1\n    return x\n\n\nclass C:\n    def g(self):\n        x = 1\n        return x\n"
+    text, _ = _edit(tmp_path, source, "\t\tx = 1\n\t\treturn x\n", "\t\tx = 2\n\t\treturn x\n")
+    assert text == source.replace("        x = 1", "        x = 2")
+
+
 def test_trailing_blank_lines_of_the_search_and_replacement_add_no_blank_line(tmp_path):
     # cause 4: the trailing blank line was trimmed from the search but kept in the replacement
     search = "    def pop(self):\n        return self.items.pop()\n\n\n"

@@ -530,6 +530,11 @@ def locate(text: str, search: str, replace: str) -> Match:
     places = _content_matches(f, keys)
     first, last = nb_search[0], nb_search[-1] + 1
     exact = [p for p in places if f.lines[p[0] : p[0] + last - first] == s_lines[first:last]]
+    if not exact and len(places) > 1:
+        # several places once indentation is set aside: the one at the search's own depths (a
+        # tab is TAB columns) is as good as exact; copies at other depths are not what it shows
+        depths = [_width(_lead(s_lines[s])) for s in nb_search]
+        exact = [p for p in places if [_width(_lead(f.lines[i])) for i in p] == depths]
     if len(exact) > 1 or (not exact and len(places) > 1):
         chosen = exact if exact else places
         raise Ambiguous(f"the search text matches {len(chosen)} places (lines {_where(chosen)}); "
