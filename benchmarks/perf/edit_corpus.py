@@ -41,6 +41,18 @@ def _inside(line: str) -> bool:
     return bool(line.strip()) and _indent(line) >= 4
 
 
+def _fits(kind: str, window: list[str]) -> bool:
+    """Whether a window of lines can carry this kind of mistake."""
+    if kind == "blank_lines":  # blank lines inside, to drop, double or add to
+        return (_inside(window[0]) and _inside(window[-1]) and any(not l.strip() for l in window)
+                and all(_inside(l) or not l.strip() for l in window))
+    if kind == "dedent_boundary":  # out of one block and into the next def or class
+        return (_inside(window[0]) and _inside(window[-1]) and all(_indent(l) % 4 == 0 for l in window if l.strip())
+                and any(l.lstrip().startswith(("def ", "class ", "async def ")) and _indent(l) < _indent(window[0])
+                        for l in window[1:-1]))
+    return all(_inside(l) for l in window)
+
+
 def _starts(lines: list[str], rng: random.Random, size: int, fits) -> list[int]:
     starts = [i for i in range(len(lines) - size) if fits(lines[i : i + size])]
     rng.shuffle(starts)
@@ -84,17 +96,7 @@ def _case(kind: str, rel: str, lines: list[str], rng: random.Random) -> EditCase
         size = rng.randint(4, 9)
     else:
         size = rng.randint(3, 7)
-    fits = lambda w: all(_inside(l) for l in w)  # noqa: E731
-    if kind == "blank_lines":
-        fits = lambda w: _inside(w[0]) and _inside(w[-1]) and any(not l.strip() for l in w) and all(  # noqa: E731
-            _inside(l) or not l.strip() for l in w)
-    elif kind == "dedent_boundary":
-        fits = lambda w: (_inside(w[0]) and _inside(w[-1]) and all(_indent(l) % 4 == 0 for l in w if l.strip())  # noqa: E731
-                          and any(l.lstrip().startswith(("def ", "class ", "async def ")) and _indent(l) < _indent(w[0])
-                                  for l in w[1:-1]))
-    elif kind == "trailing_blank":
-        fits = lambda w: all(_inside(l) for l in w)  # noqa: E731
-    for start in _starts(lines, rng, size, fits):
+    for start in _starts(lines, rng, size, lambda window: _fits(kind, window)):
         window = lines[start : start + size]
         if text.count("".join(window)) != 1:
             continue
