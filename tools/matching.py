@@ -547,7 +547,7 @@ def locate(text: str, search: str, replace: str) -> Match:
     nb_replace = _nonblank(r_lines)
     if nb_replace and _content_matches(f, [_norm(r_lines[s]) for s in nb_replace]):
         raise NoMatch("the replacement is already in the file (the search text is not); nothing to do")
-    ranked = [] if any(_ELISION.match(l) for l in s_lines) else _windows(f, keys)
+    ranked = _windows(f, keys)  # a `...` line may be real code (a stub, a doctest): it takes part
     pairs = _locate_fuzzy(f, keys, nb_search, ranked)
     if pairs:
         levels = _level_map([(s_lines[s], f.lines[i]) for s, i in pairs if f.key(i) == _norm(s_lines[s])])
