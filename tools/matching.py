@@ -30,6 +30,7 @@ from rapidfuzz.distance import Levenshtein
 
 FUZZY_MIN = 88.0  # a window must score at least this (0..100)
 FUZZY_MARGIN = 6.0  # and no other window that would qualify may score within this much
+FUZZY_CHANGED = 3  # at most this many lines (and a quarter of them) may differ from the file
 FUZZY_TYPO = 2  # a changed line may be this many character edits from its file line, comments aside
 TAB = 4  # columns a tab counts for when comparing indentation depths
 _COMMENT = re.compile(r"\s*#[^'\"]*$")
@@ -81,6 +82,7 @@ class _File:
         self.text = "".join(lines)
         self.offsets = [0, *accumulate(map(len, lines))]
         self._keys: dict[int, str] = {}
+        self._counts: dict[str, int] = {}
 
     def key(self, i: int) -> str:
         k = self._keys.get(i)
@@ -90,7 +92,11 @@ class _File:
 
     def count(self, key: str) -> int:
         """How often the key's longest word occurs: a cheap bound on its matches."""
-        return self.text.count(max(key.split(), key=len))
+        token = max(key.split(), key=len)
+        n = self._counts.get(token)
+        if n is None:
+            n = self._counts[token] = self.text.count(token)
+        return n
 
     def hits(self, key: str) -> list[int]:
         """Lines whose normalised text is `key`."""
@@ -407,22 +413,17 @@ class _Window:
 
 
 def _windows(f: _File, keys: list[str]) -> list[_Window]:
-    """Windows near lines the search shares with the file, best first. A right window keeps all
-    but `_allowed` lines intact, so anchors from one more distinct search line always reach it."""
+    """Windows near lines the search shares with the file, best first."""
     m = len(keys)
-    counts = {j: f.count(keys[j]) for j in range(m)}
-    order = sorted((j for j in range(m) if counts[j]), key=counts.__getitem__)
+    # any qualifying window has at most _allowed(m) changed lines, so among _allowed(m) + 1
+    # distinct search lines one is intact there: their hits anchor every window that matters
+    longest = sorted(range(m), key=lambda j: -len(keys[j]))[: _allowed(m) + 3]
     starts: set[int] = set()
-    used = 0
-    for j in order:
-        hits = f.hits(keys[j])
-        for i in hits:
+    for j in sorted(longest, key=lambda j: f.count(keys[j]))[: _allowed(m) + 1]:
+        for i in f.hits(keys[j]):
             before = f.walk(i, -1, j)
             # the window starts j non-blank lines above the anchor, or at the top of the file
             starts.add(0 if before is None else before[-1] if before else i)
-        used += bool(hits)
-        if used > _allowed(m):
-            break
     target = "\n".join(keys)
     best: list[_Window] = []
     for s in starts:
@@ -502,7 +503,7 @@ def _changes_are_safe(f: _File, search: list[str], replace: list[str], pairs: li
 
 def _allowed(m: int) -> int:
     """How many lines of an m-line search may differ from the file for a fuzzy match."""
-    return max(1, m // 4)
+    return min(FUZZY_CHANGED, max(1, m // 4))
 
 
 def _snippet(lines: list[str], start: int, n: int) -> str:
