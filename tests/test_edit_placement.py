@@ -160,7 +160,7 @@ def test_fuzzy_scores_only_windows_anchored_on_a_line_the_search_shares(tmp_path
     # cause 8: every window of a 3k-line file was scored with no cutoff (p95 6-9 ms); now only
     # windows around lines the search shares with the file are (timing: benchmarks/perf/edits.py)
     lines = [f"    value_{i} = compute({i}, scale={i % 7})\n" for i in range(3000)]
-    f = matching._File(lines)
+    f = matching._File("".join(lines))
     keys = ["value_1500 = compute(1500, scale=2)", "value_1501 = compute(15O1, scale=3)",
             "value_1502 = compute(1502, scale=4)"]
     windows = matching._windows(f, keys)

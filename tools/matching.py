@@ -77,9 +77,10 @@ def _blank(line: str) -> bool:
 class _File:
     """The file's lines with C-speed lookup of a normalised line; keys are computed lazily."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        self.text = "".join(lines)
+    def __init__(self, text: str) -> None:
+        self.text = text if text.endswith("\n") or not text else text + "\n"
+        self.lines = self.text.splitlines(keepends=True)
+        lines = self.lines
         self.offsets = [0, *accumulate(map(len, lines))]
         self._keys: dict[int, str] = {}
         self._counts: dict[str, int] = {}
@@ -520,7 +521,7 @@ def _lines(text: str) -> list[str]:
 
 def locate(text: str, search: str, replace: str) -> Match:
     """Where `search` sits in `text` and what to put there; raises NoMatch or Ambiguous."""
-    f = _File(_lines(text))
+    f = _File(text)
     s_lines, r_lines = _lines(search), _lines(replace)
     nb_search = _nonblank(s_lines)
     if not nb_search:
