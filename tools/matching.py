@@ -80,8 +80,7 @@ class _File:
     def __init__(self, text: str) -> None:
         self.text = text if text.endswith("\n") or not text else text + "\n"
         self.lines = self.text.splitlines(keepends=True)
-        lines = self.lines
-        self.offsets = [0, *accumulate(map(len, lines))]
+        self.offsets = [0, *accumulate(map(len, self.lines))]
         self._keys: dict[int, str] = {}
         self._counts: dict[str, int] = {}
 
