@@ -190,3 +190,13 @@ def test_absent_lines_with_a_look_alike_block_elsewhere_are_refused(tmp_path):
     replace = "    source = find_start(G)\n    if G.is_multigraph():\n        return walk(G, source, keys=True)\n"
     with pytest.raises(EditError, match="not in the file"):
         replace_text("mod.py", source, search, replace)
+
+
+def test_a_comment_line_that_differs_is_not_forgiven_as_comment_drift():
+    # a comment after code may drift; a whole comment line that differs marks a look-alike block
+    source = ("def drop(names, unused):\n    for name in names:\n        # remove this name if unused\n"
+              "        if name not in unused:\n            keep(name)\n            continue\n")
+    search = ("        # remove this module if unused\n        if name not in unused:\n"
+              "            keep(name)\n            continue\n")
+    with pytest.raises(EditError, match="not in the file"):
+        replace_text("mod.py", source, search, search.replace("continue", "break"))

@@ -33,7 +33,7 @@ FUZZY_MARGIN = 6.0  # and no other window that would qualify may score within th
 FUZZY_CHANGED = 3  # at most this many lines (and a quarter of them) may differ from the file
 FUZZY_TYPO = 2  # a changed line may be this many character edits from its file line, comments aside
 TAB = 4  # columns a tab counts for when comparing indentation depths
-_COMMENT = re.compile(r"\s*#[^'\"]*$")
+_COMMENT = re.compile(r"(?<=\S)\s+#[^'\"]*$")  # a comment after code; a comment line is content
 _ELISION = re.compile(r"^\s*(#|//)?\s*\.\.\.(\s*(existing code|rest of|unchanged)[^\n]*)?\s*(\.\.\.)?\s*$", re.I)
 
 
@@ -58,7 +58,7 @@ def _norm(line: str) -> str:
 
 
 def _code(key: str) -> str:
-    """A normalised line without its trailing comment: models often add or drop one."""
+    """A normalised line without the comment after its code: models often add or drop one."""
     return _COMMENT.sub("", key)
 
 
