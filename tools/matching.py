@@ -237,19 +237,11 @@ def _trim_tail(lines: list[str]) -> list[str]:
     return lines[:end]
 
 
-def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[int, int]],
-           indent: _Indenter, tier: str) -> Match:
-    """Put the replacement where the paired search lines are: runs the model left unchanged
-    take the file's own lines (with any blank lines the model did not see); changed runs take
-    the model's lines, re-indented."""
+def _bounds(n: int, pairs: list[tuple[int, int]], unchanged: list[bool]) -> list[int]:
+    """Search line s of n covers file lines bound[s]:bound[s + 1], given the paired lines."""
     start, end = pairs[0][1], pairs[-1][1] + 1
-    ops = SequenceMatcher(None, search, replace, autojunk=False).get_opcodes()
-    unchanged = [False] * len(search)
-    for tag, i1, i2, _, _ in ops:
-        if tag == "equal":
-            unchanged[i1:i2] = [True] * (i2 - i1)
-    bound = [start] * (len(search) + 1)  # search line s covers file lines bound[s]:bound[s + 1]
-    ends = [(-1, start - 1), *pairs, (len(search), end)]
+    bound = [start] * (n + 1)
+    ends = [(-1, start - 1), *pairs, (n, end)]
     for (s1, f1), (s2, f2) in zip(ends, ends[1:]):
         lo, hi = f1 + 1, f2
         if s2 == s1 + 1:
@@ -260,6 +252,20 @@ def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[in
             for k in range(s1 + 1, s2):
                 bound[k] = min(lo + k - s1 - 1, hi)
             bound[s2] = hi
+    return bound
+
+
+def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[int, int]],
+           indent: _Indenter, tier: str) -> Match:
+    """Put the replacement where the paired search lines are: runs the model left unchanged
+    take the file's own lines (with any blank lines the model did not see); changed runs take
+    the model's lines, re-indented."""
+    ops = SequenceMatcher(None, search, replace, autojunk=False).get_opcodes()
+    unchanged = [False] * len(search)
+    for tag, i1, i2, _, _ in ops:
+        if tag == "equal":
+            unchanged[i1:i2] = [True] * (i2 - i1)
+    bound = _bounds(len(search), pairs, unchanged)
     # blank lines the search did not show and the model wrote at the same boundary are the same
     # blank lines: keep one copy
     seen = {i for _, i in pairs}
@@ -281,7 +287,7 @@ def _merge(f: _File, search: list[str], replace: list[str], pairs: list[tuple[in
             written = len(run) - len(_trim_tail(run))
             unseen = 0
         out.extend(run)
-    return Match(start, end, tier, "".join(out))
+    return Match(pairs[0][1], pairs[-1][1] + 1, tier, "".join(out))
 
 
 def _placed(f: _File, search: list[str], replace: list[str], nb: list[tuple[int, int]], tier: str) -> Match:
