@@ -1,0 +1,183 @@
+"""SWE-bench 5.x task repos as a suite: `evaluation.suite = "swebench:PATH"`.
+
+A task repo (`sweb.yaml`, `tasks/<id>/{task.yaml, tests.json, problem_statement.md, gold.patch,
+test.patch, eval.sh, Dockerfile}`) is read and checked by the `swebench` package itself
+(`swebench.task`), and test logs are parsed by its parsers (`swebench.harness`), so a task is
+read and graded as SWE-bench reads and grades it; only the containers are ours, hardened like
+every other (no network, read-only root, uid 1000, limits, labels).
+
+Each instance image is built from its task's Dockerfile with the task directory as context and
+`BASE_IMAGE` set to the sandbox image (so `ARG BASE_IMAGE` / `FROM ${BASE_IMAGE}` builds with no
+registry), plus one layer giving /testbed to the unprivileged user; it is tagged by a hash of all
+of that. With the root file system read-only, /testbed gets its own anonymous volume in every
+container, which Docker fills from the image: writable, at the path the image's installs and
+eval.sh expect, and gone with the container, so each grading starts from the pristine image.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from benchmarks.grader import GradeResult, verdict
+from benchmarks.patches import drop_test_changes
+from benchmarks.suite import SuiteError
+from benchmarks.task_suite import AgentSetup
+from benchmarks.tasks import Task, TaskFormatError
+
+if TYPE_CHECKING:
+    import types
+
+TESTBED = "/testbed"
+EXTRA = "pip install 'dgm[swebench]'"
+# SWE-bench's statuses in the vocabulary of the shared verdict
+STATUS = {"PASSED": "passed", "XFAIL": "passed", "SKIPPED": "skipped", "FAILED": "failed", "ERROR": "failed"}
+# uid 1000 must own the repository it edits and grades (git refuses foreign-owned repos)
+OWN_TESTBED = f"\n# added by dgm\nUSER root\nRUN chown -R 1000:1000 {TESTBED}\n"
+COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -q --allow-empty -m"
+APPLY_FAILED = {91: "the model patch", 92: "the test patch"}
+OUTPUT_CAP = 16_000_000  # a full Django run logs megabytes; the verdict needs all of it
+
+
+def swebench_module(name: str) -> types.ModuleType:
+    """A module of the optional `swebench` package, or an error saying how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise SuiteError(f"SWE-bench task repos need the swebench package ({e}): {EXTRA}") from e
+
+
+@dataclass(frozen=True)
+class SwebenchRepo:
+    """The published tasks of one SWE-bench task repo."""
+
+    name: str
+    root: Path
+
+    def tasks(self) -> list[Task]:
+        repo = swebench_module("swebench.task.repo")
+        checks = swebench_module("swebench.task.checks")
+        problems = checks.errors(checks.check_task_repo(self.root))
+        if problems:
+            raise TaskFormatError(f"{self.root}: " + "; ".join(str(p) for p in problems))
+        parsers = swebench_module("swebench.harness.log_parsers").PARSER_REGISTRY
+        tasks = []
+        for instance in repo.select_tasks(self.root):
+            where = self.root / "tasks" / instance["instance_id"] / repo.TASK_FILE
+            if instance["log_parser"] not in parsers:
+                raise TaskFormatError(f"{where}: log_parser {instance['log_parser']!r} is not one of swebench's "
+                                      f"parsers (e.g. parse_log_pytest, parse_log_django)")
+            tasks.append(_task(instance))
+        if not tasks:
+            raise TaskFormatError(f"{self.root / repo.CONFIG_FILE}: no task is in a published split")
+        return tasks
+
+    def image_for(self, task: Task) -> str:
+        from sandbox.image import build_image, ensure_sandbox_image
+
+        with _images_lock:
+            key = (self.root, task.instance_id)
+            if key not in _images:
+                task_dir = self.root / "tasks" / task.instance_id
+                context = {p.name: p for p in task_dir.iterdir() if p.name != "Dockerfile"}
+                dockerfile = (task_dir / "Dockerfile").read_text() + OWN_TESTBED
+                _images[key] = build_image(f"dgm-swebench-{_slug(task.instance_id)}", dockerfile, context,
+                                           buildargs={"BASE_IMAGE": ensure_sandbox_image()})
+            return _images[key]
+
+    def agent_setup(self, task: Task) -> AgentSetup:
+        # HEAD becomes whatever the image holds, so the agent's patch is only its own change
+        return AgentSetup(f"cd {TESTBED} && {COMMIT} base", repo=TESTBED)
+
+    def grade(self, task: Task, model_patch: str, *, log_dir: Path, timeout: float, run_id: str) -> GradeResult:
+        """The model patch without test changes, then the test patch unless eval.sh carries it
+        (as SWE-bench's own eval scripts do), then eval.sh; outcomes from the log by the task's
+        swebench parser, decided by the shared SWE-bench v5 verdict."""
+        from sandbox.container import Limits, Sandbox
+
+        utils = swebench_module("swebench.harness.utils")
+        grading = swebench_module("swebench.harness.grading")
+        spec = utils.make_test_spec({**task.extra, "instance_id": task.instance_id, "repo": task.repo,
+                                     "FAIL_TO_PASS": list(task.fail_to_pass), "PASS_TO_PASS": list(task.pass_to_pass)})
+        patch, dropped = drop_test_changes(model_patch)
+        test_patch = "" if _carries(spec.eval_script, task.test_patch) else task.test_patch
+        started = time.monotonic()
+        with Sandbox(self.image_for(task), ["bash", "-c", GRADE_SCRIPT], run_id=run_id, volumes=(TESTBED,),
+                     limits=Limits(timeout=timeout, output_cap=OUTPUT_CAP)) as box:
+            box.put("/work/task", {"model.patch": patch, "test.patch": test_patch, "eval.sh": spec.eval_script})
+            run = box.run()
+        duration = time.monotonic() - started
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log = log_dir / "test_output.txt"
+        log.write_text(run.stdout + run.stderr)
+        (log_dir / "model.patch").write_text(model_patch)
+        (log_dir / "graded.patch").write_text(patch)
+        (log_dir / "eval.sh").write_text(spec.eval_script)
+        base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=duration)
+        if run.reason != "exit":
+            return GradeResult(resolved=False, applied=True, reason=f"grading ended by {run.reason}", **base)
+        if run.exit_code in APPLY_FAILED:
+            return GradeResult(resolved=False, applied=False, reason=f"{APPLY_FAILED[run.exit_code]} did not apply",
+                               **base)
+        status_map, found = grading.get_logs_eval(spec, str(log))
+        outcomes = {test: STATUS.get(status, "failed") for test, status in status_map.items()}
+        (log_dir / "outcomes.json").write_text(json.dumps(outcomes, indent=1))
+        if not found:
+            return GradeResult(resolved=False, applied=True, reason="the test log holds no results SWE-bench "
+                               "accepts (markers missing, tests errored, or exit status contradicts it)", **base)
+        resolved, reason, f2p, p2p = verdict(task, outcomes)
+        return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
+
+
+# SWE-bench's apply ladder (git apply, --3way), then `patch --fuzz` as the pyfix grader does.
+# Output goes to the container's stdout, read by the host: nothing the graded code writes to a
+# file can stand in for it.
+GRADE_SCRIPT = f"""exec 2>&1
+cd {TESTBED} || exit 93
+apply() {{ [ -s "$1" ] || return 0
+  git apply --verbose "$1" || git apply --verbose --3way "$1" \\
+    || {{ git checkout -q -- . && patch --batch --fuzz=5 -p1 -i "$1"; }}; }}
+apply /work/task/model.patch || exit 91
+apply /work/task/test.patch || exit 92
+bash /work/task/eval.sh
+"""
+
+_images: dict[tuple[Path, str], str] = {}
+_images_lock = threading.Lock()
+
+
+def _carries(eval_script: str, test_patch: str) -> bool:
+    """Whether eval.sh applies the test patch itself (SWE-bench's scripts hold it in a heredoc)."""
+    return bool(test_patch.strip()) and test_patch.strip() in eval_script
+
+
+def _slug(instance_id: str) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", instance_id.lower())
+
+
+def _task(instance: dict) -> Task:
+    known = {"instance_id", "repo", "base_commit", "problem_statement", "patch", "test_patch",
+             "FAIL_TO_PASS", "PASS_TO_PASS"}
+    return Task(
+        instance_id=instance["instance_id"], repo=instance["repo"], base_commit=str(instance["base_commit"]),
+        problem_statement=instance["problem_statement"], patch=instance["patch"],
+        test_patch=instance["test_patch"], fail_to_pass=tuple(instance["FAIL_TO_PASS"]),
+        pass_to_pass=tuple(instance["PASS_TO_PASS"]), environment=instance.get("image", ""),
+        # a task repo's own split names stay in `extra`; `heldout` is the one dgm keeps apart
+        split="heldout" if instance.get("split") == "heldout" else "train",
+        extra={k: v for k, v in instance.items() if k not in known},
+    )
+
+
+def load_swebench_repo(path: Path) -> SwebenchRepo:
+    """A SWE-bench task repo at `path`, named by its directory."""
+    if not (path / "tasks").is_dir():
+        raise SuiteError(f"swebench:{path}: not a SWE-bench task repo (no {path / 'tasks'} directory)")
+    return SwebenchRepo(path.resolve().name, path.resolve())
