@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.grader import GradeResult, verdict
+from benchmarks.grader import GradeResult, GradingError, verdict
 from benchmarks.patches import drop_test_changes
 from benchmarks.suite import SuiteError
 from benchmarks.task_suite import AgentSetup
@@ -41,7 +41,18 @@ STATUS = {"PASSED": "passed", "XFAIL": "passed", "SKIPPED": "skipped", "FAILED":
 OWN_TESTBED = f"\n# added by dgm\nUSER root\nRUN chown -R 1000:1000 {TESTBED}\n"
 COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -q --allow-empty -m"
 APPLY_FAILED = {91: "the model patch", 92: "the test patch"}
+NO_TESTBED = 93
 OUTPUT_CAP = 16_000_000  # a full Django run logs megabytes; the verdict needs all of it
+# `git apply`, else `patch --fuzz` as the pyfix grader does. Output goes to
+# the container's stdout, read by the host: nothing the graded code writes to a file stands in for it.
+GRADE_SCRIPT = f"""exec 2>&1
+cd {TESTBED} || exit {NO_TESTBED}
+apply() {{ [ -s "$1" ] || return 0
+  git apply --verbose "$1" || patch --batch --fuzz=5 -p1 -i "$1"; }}
+apply /work/task/model.patch || exit 91
+apply /work/task/test.patch || exit 92
+bash /work/task/eval.sh
+"""
 
 
 def swebench_module(name: str) -> types.ModuleType:
@@ -93,8 +104,9 @@ class SwebenchRepo:
             return _images[key]
 
     def agent_setup(self, task: Task) -> AgentSetup:
-        # HEAD becomes whatever the image holds, so the agent's patch is only its own change
-        return AgentSetup(f"cd {TESTBED} && {COMMIT} base", repo=TESTBED)
+        # HEAD becomes whatever the image holds (a repository is made if it holds none), so the
+        # agent's patch is only its own change
+        return AgentSetup(f"cd {TESTBED} && {{ [ -d .git ] || git init -q; }} && {COMMIT} base", repo=TESTBED)
 
     def grade(self, task: Task, model_patch: str, *, log_dir: Path, timeout: float, run_id: str) -> GradeResult:
         """The model patch without test changes, then the test patch unless eval.sh carries it
@@ -123,11 +135,14 @@ class SwebenchRepo:
         base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=duration)
         if run.reason != "exit":
             return GradeResult(resolved=False, applied=True, reason=f"grading ended by {run.reason}", **base)
+        if run.exit_code == NO_TESTBED:
+            raise GradingError(f"{self.image_for(task)} (task {task.instance_id}) holds no {TESTBED}: its Dockerfile "
+                               f"must put the repository there")
         if run.exit_code in APPLY_FAILED:
             return GradeResult(resolved=False, applied=False, reason=f"{APPLY_FAILED[run.exit_code]} did not apply",
                                **base)
         status_map, found = grading.get_logs_eval(spec, str(log))
-        outcomes = {test: STATUS.get(status, "failed") for test, status in status_map.items()}
+        outcomes = verdict_outcomes(task, status_map, spec.eval_type) if found else {}
         (log_dir / "outcomes.json").write_text(json.dumps(outcomes, indent=1))
         if not found:
             return GradeResult(resolved=False, applied=True, reason="the test log holds no results SWE-bench "
@@ -136,21 +151,18 @@ class SwebenchRepo:
         return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
 
 
-# SWE-bench's apply ladder (git apply, --3way), then `patch --fuzz` as the pyfix grader does.
-# Output goes to the container's stdout, read by the host: nothing the graded code writes to a
-# file can stand in for it.
-GRADE_SCRIPT = f"""exec 2>&1
-cd {TESTBED} || exit 93
-apply() {{ [ -s "$1" ] || return 0
-  git apply --verbose "$1" || git apply --verbose --3way "$1" \\
-    || {{ git checkout -q -- . && patch --batch --fuzz=5 -p1 -i "$1"; }}; }}
-apply /work/task/model.patch || exit 91
-apply /work/task/test.patch || exit 92
-bash /work/task/eval.sh
-"""
-
 _images: dict[tuple[Path, str], str] = {}
 _images_lock = threading.Lock()
+
+
+def verdict_outcomes(task: Task, status_map: dict[str, str], eval_type: str) -> dict[str, str]:
+    """SWE-bench's per-test statuses in the shared verdict's vocabulary. Under its `fail_only`
+    rule (runners whose parser records failures only) a listed test fails only if the log shows
+    it failing."""
+    if eval_type == "fail_only":
+        return {t: "failed" if status_map.get(t) == "FAILED" else "passed"
+                for t in (*task.fail_to_pass, *task.pass_to_pass)}
+    return {test: STATUS.get(status, "failed") for test, status in status_map.items()}
 
 
 def _carries(eval_script: str, test_patch: str) -> bool:

@@ -5,6 +5,7 @@ evolution run learns on it."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from archive.db import RunDB
+from benchmarks.task_suite import load_task_suite
 from tests.runs import dgm, run_config
 from tests.scripted_world import LESSON
 
@@ -30,8 +32,6 @@ def test_gold_patches_resolve_and_empty_patches_do_not_in_every_log_format(tmp_p
 
 
 def test_model_patch_edits_to_the_tests_are_dropped_before_grading(tmp_path):
-    from benchmarks.task_suite import load_task_suite
-
     suite = load_task_suite(SPEC)
     task = next(t for t in suite.tasks() if t.instance_id == "tinywords__tinywords-3")
     cheat = ("diff --git a/tests/run.sh b/tests/run.sh\n--- a/tests/run.sh\n+++ b/tests/run.sh\n"
@@ -65,8 +65,22 @@ def test_without_the_swebench_package_the_error_names_the_extra(tmp_path):
     assert result.returncode != 0 and "pip install 'dgm[swebench]'" in result.stderr
 
 
+def test_fail_only_tasks_fail_a_listed_test_only_when_the_log_shows_it_failing():
+    from benchmarks.grader import verdict
+    from benchmarks.swebench_repo import verdict_outcomes
+    from swebench.harness.log_parsers import PARSER_REGISTRY
+
+    task = load_task_suite(SPEC).tasks()[0]
+    task = dataclasses.replace(task, fail_to_pass=("adds",), pass_to_pass=("keeps",))
+    tap = PARSER_REGISTRY["parse_log_tap"]
+    for log, resolved in (("ok 1 adds\n", True), ("not ok 1 adds\n", False), ("not ok 1 keeps\n", False)):
+        outcomes = verdict_outcomes(task, tap(log, None), "fail_only")
+        assert verdict(task, outcomes)[0] is resolved, log
+    # the default rule: a listed test the log does not show has not passed
+    assert not verdict(task, verdict_outcomes(task, tap("ok 1 adds\n", None), "pass_and_fail"))[0]
+
+
 def test_a_short_run_learns_to_resolve_the_task_repo(tmp_path):
-    from benchmarks.task_suite import load_task_suite
     from dgm.scripted_llm import ScriptedLLMServer
     from tests.scripted_world import ScriptedWorld
 
