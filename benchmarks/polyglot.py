@@ -24,6 +24,7 @@ from dgm.errors import DgmError
 REPO = "/work/repo"
 APPLY_FAILED = 91
 HELDOUT_ONE_IN = 5  # about a fifth of the exercises form the held-out split
+TEST_SECONDS = 300  # a solution that loops forever fails here instead of holding a worker until the task's limit
 # Toolchains offline, their caches and build output on the writable tmpfs (the root is read-only),
 # outside the repository so they never show up in the agent's diff.
 TOOLCHAIN_ENV = {
@@ -54,7 +55,7 @@ if [ -s /work/task/model.patch ]; then
   git apply --whitespace=nowarn /work/task/model.patch >>/work/out/apply.log 2>&1 \\
     || patch --batch --fuzz=5 -p1 -i /work/task/model.patch >>/work/out/apply.log 2>&1 || exit {apply_failed}
 fi
-{test}
+timeout -k 10 {seconds} bash -c {test}
 code=$?
 echo "[dgm] tests exited $code"
 [ "$code" -eq 0 ]
@@ -105,8 +106,8 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
         toolchain = TOOLCHAINS[exercise.language]
         patch, dropped = solution_changes(exercise, model_patch)
         tests = " ".join(shlex.quote(t) for t in exercise.tests)
-        script = GRADE_SCRIPT.format(repo=REPO, apply_failed=APPLY_FAILED,
-                                     test=toolchain.test_command.format(tests=tests))
+        script = GRADE_SCRIPT.format(repo=REPO, apply_failed=APPLY_FAILED, seconds=TEST_SECONDS,
+                                     test=shlex.quote(toolchain.test_command.format(tests=tests)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
             box.put(REPO, exercise.files())
@@ -117,7 +118,8 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
             except DgmError:
                 apply_log = ""
         output = result.stdout + result.stderr
-        exited = _EXITED.search(output)
+        exits = _EXITED.findall(result.stdout)  # the script's own line is the last one
+        exited = exits[-1] if exits else None
         resolved = result.reason == "exit" and result.exit_code == 0
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / "model.patch").write_text(model_patch)
@@ -135,9 +137,10 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
             return GradeResult(resolved=False, applied=False, reason="the model patch did not apply", **base)
         if resolved:
             return GradeResult(resolved=True, applied=True, reason="resolved", **base)
-        code = exited.group(1) if exited else str(result.exit_code)
+        if exited == "124":
+            return GradeResult(resolved=False, applied=True, reason=f"the tests ran past {TEST_SECONDS} s", **base)
         return GradeResult(resolved=False, applied=True,
-                           reason=f"the {exercise.language} tests failed (exit {code})", **base)
+                           reason=f"the {exercise.language} tests failed (exit {exited or result.exit_code})", **base)
 
 
 _image: str | None = None
@@ -169,4 +172,4 @@ def _task(exercise: Exercise) -> Task:
 def load_polyglot_suite(root: Path) -> PolyglotSuite:
     """The suite for `polyglot:PATH`: every exercise under PATH, validated now."""
     root = root.resolve()
-    return PolyglotSuite(f"polyglot-{root.name}", root, tuple(find_exercises(root)))
+    return PolyglotSuite(f"polyglot:{root.name}", root, tuple(find_exercises(root)))

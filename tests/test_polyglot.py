@@ -1,0 +1,97 @@
+"""The Polyglot suite kind in containers, on our own exercises in Python, Go, Rust and C++
+(tests/fixtures/polyglot): the harness proves itself (gold 100 %, empty 0 %), a patch that
+rewrites the tests gains nothing, the agent works without the tests, and a short `dgm run`
+evolves on the suite with the scripted model."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive.db import RunDB
+from benchmarks.polyglot import load_polyglot_suite
+from benchmarks.polyglot_layout import file_diff
+from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
+from tests.runs import dgm, run_config
+from tests.scripted_world import LESSON, ScriptedWorld
+
+TREE = Path(__file__).resolve().parent / "fixtures" / "polyglot"
+GENOME = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def suite():
+    suite = load_polyglot_suite(TREE)
+    suite.image_for(suite.tasks()[0])  # built (or found) once, before any timed command
+    return suite
+
+
+def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tmp_path):
+    result = dgm("bench", "validate", f"polyglot:{TREE}", "--workers", "2", "--logs", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "gold resolved 5/5 (100 %), empty resolved 0/5 (0 %)" in " ".join(result.stdout.split())
+    # every language's empty patch failed in its own tests, not in the harness
+    for task in suite.tasks():
+        reason = (tmp_path / task.instance_id / "empty" / "test_output.txt").read_text()
+        assert "[dgm] tests exited" in reason and "tests exited 0" not in reason, task.instance_id
+
+
+def test_a_patch_that_rewrites_the_tests_gains_nothing(suite, tmp_path):
+    task = next(t for t in suite.tasks() if t.instance_id == "polyglot__python__word-lengths")
+    cheat = file_diff("word_lengths_test.py", (TREE / "python/exercises/practice/word-lengths/word_lengths_test.py").read_text(),
+                      "def test_nothing():\n    pass\n")
+    result = suite.grade(task, cheat + file_diff("conftest.py", "", "collect_ignore_glob = ['*']\n"),
+                         log_dir=tmp_path, timeout=300, run_id="test-polyglot")
+    assert not result.resolved and result.applied
+    assert result.dropped_paths == ("word_lengths_test.py", "conftest.py")
+    assert result.reason == "the python tests failed (exit 1)"
+    assert result.fail_to_pass == {"word_lengths_test.py": "failed"}
+
+
+def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_path):
+    tasks = [t for t in suite.tasks() if t.split == "train"][:2]  # C++ and Python
+
+    def model(body: dict) -> ScriptedReply:
+        messages = body["messages"]
+        turn = sum(m["role"] == "assistant" for m in messages)
+        task = next(t for t in tasks if t.problem_statement in messages[1]["content"])
+        if turn == 0:
+            return ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": "find . -type f -not -path './.git/*' | sort"}}])
+        if turn == 1:
+            return ScriptedReply(tool_calls=[{"name": "apply_diff", "arguments": {"diff": task.patch}}])
+        return ScriptedReply(tool_calls=[{"name": "submit", "arguments": {}}])
+
+    with ScriptedLLMServer(model) as server:
+        result = dgm("bench", "run", "--suite", f"polyglot:{TREE}", "--agent", str(GENOME), "--tasks", "2",
+                     "--workers", "2", "--model", "openai/scripted", "--api-base", server.url, "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    runs = json.loads((tmp_path / "results.json").read_text())
+    assert [(r["instance_id"], r["resolved"]) for r in runs] == [(t.instance_id, True) for t in tasks]
+    for task in tasks:
+        listing = (tmp_path / task.instance_id / "agent" / "out" / "trajectory.jsonl").read_text()
+        exercise = suite.exercise(task)
+        assert all(f"./{path}" in listing for path in exercise.agent_files()), task.instance_id
+        assert not any(f"./{test}" in listing for test in exercise.tests) and ".meta" not in listing
+
+
+def test_a_short_dgm_run_evolves_on_the_polyglot_suite(suite, tmp_path):
+    with ScriptedLLMServer(ScriptedWorld(suite.tasks())) as server:
+        config = run_config(tmp_path / "dgm.toml", f"polyglot:{TREE}", server.url, max_steps=1)
+        # one stage of 2 tasks, then the held-out split: the seed's 2 evaluations and the child's 3
+        result = dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"),
+                     "--set", "evaluation.stage_sizes=[2]", "--set", "evaluation.stage_thresholds=[]",
+                     "--set", "evaluation.full_suite_for_best=false")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {row.id: row for row in RunDB(tmp_path / "run" / "run.db").variants()}
+    child = next(row for row in rows.values() if row.parent_id)
+    assert LESSON in child.diagnosis and child.status == "admitted"
+    assert child.score == 1.0 > rows[child.parent_id].score and child.heldout_score == 1.0
+    with sqlite3.connect(tmp_path / "run" / "run.db") as conn:
+        solved = {task for task, in conn.execute(
+            "SELECT task_id FROM evaluations WHERE status = 'done' AND resolved = 1 AND variant_id = ?", (child.id,))}
+    # the child's fixes compiled and passed in its stage's toolchains and in the held-out task's (Go)
+    languages = {task.split("__")[1] for task in solved}
+    assert len(solved) == 3 and "go" in languages and len(languages) >= 2, solved
