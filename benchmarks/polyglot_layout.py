@@ -64,8 +64,8 @@ class Exercise:
         parts = [(docs / name).read_text().strip() for name in ("instructions.md", "instructions.append.md")
                  if (docs / name).exists()]
         editable = ", ".join(f"`{path}`" for path in self.solution)
-        parts.append(f"Complete this {LANGUAGES[self.language]} exercise by editing {editable}. Its tests are not in the "
-                     "repository while you work; they are put back and run once you submit. Keep the names "
+        parts.append(f"Complete this {LANGUAGES[self.language]} exercise by editing {editable}. Its tests are not "
+                     "in the repository while you work; they are put back and run once you submit. Keep the names "
                      "the stub defines, and use the language's standard library only.")
         return "\n\n".join(parts) + "\n"
 

@@ -41,8 +41,8 @@ def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tm
 
 def test_a_patch_that_rewrites_the_tests_gains_nothing(suite, tmp_path):
     task = next(t for t in suite.tasks() if t.instance_id == "polyglot__python__word-lengths")
-    cheat = file_diff("word_lengths_test.py", (TREE / "python/exercises/practice/word-lengths/word_lengths_test.py").read_text(),
-                      "def test_nothing():\n    pass\n")
+    tests = TREE / "python/exercises/practice/word-lengths/word_lengths_test.py"
+    cheat = file_diff("word_lengths_test.py", tests.read_text(), "def test_nothing():\n    pass\n")
     result = suite.grade(task, cheat + file_diff("conftest.py", "", "collect_ignore_glob = ['*']\n"),
                          log_dir=tmp_path, timeout=300, run_id="test-polyglot")
     assert not result.resolved and result.applied
@@ -59,7 +59,8 @@ def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_p
         turn = sum(m["role"] == "assistant" for m in messages)
         task = next(t for t in tasks if t.problem_statement in messages[1]["content"])
         if turn == 0:
-            return ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": "find . -type f -not -path './.git/*' | sort"}}])
+            listing = "find . -type f -not -path './.git/*' | sort"
+            return ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": listing}}])
         if turn == 1:
             return ScriptedReply(tool_calls=[{"name": "apply_diff", "arguments": {"diff": task.patch}}])
         return ScriptedReply(tool_calls=[{"name": "submit", "arguments": {}}])

@@ -100,8 +100,10 @@ def test_an_unsupported_language_is_refused_naming_its_directory(tree):
 
 @pytest.mark.parametrize("change, expected", [
     (lambda c: c["files"].pop("test"), "files.test must be a non-empty list of paths, not None"),
-    (lambda c: c["files"].update(example=[".meta/missing.py"]), "files.example names .meta/missing.py, which does not exist"),
-    (lambda c: c["files"].update(solution=["../escape.py"]), "files.solution: '../escape.py' must be a path inside the exercise"),
+    (lambda c: c["files"].update(example=[".meta/missing.py"]),
+     "files.example names .meta/missing.py, which does not exist"),
+    (lambda c: c["files"].update(solution=["../escape.py"]),
+     "files.solution: '../escape.py' must be a path inside the exercise"),
     (lambda c: c["files"].update(example=[".meta/example.py", ".meta/config.json"]),
      "files.example ['.meta/config.json'] cannot be matched to files.solution ['word_lengths.py']"),
 ])
