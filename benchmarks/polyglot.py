@@ -24,7 +24,10 @@ from dgm.errors import DgmError
 REPO = "/work/repo"
 APPLY_FAILED = 91
 HELDOUT_ONE_IN = 5  # about a fifth of the exercises form the held-out split
-TEST_SECONDS = 300  # a solution that loops forever fails here instead of holding a worker until the task's limit
+# A solution that loops forever fails at this limit (or sooner, if the grading's own limit is
+# shorter) with a reason saying so, instead of holding a worker until the container is killed.
+TEST_SECONDS = 300
+SETUP_SECONDS = 20  # of the grading's limit, kept for copying in and applying the patch
 # Toolchains offline, their caches and build output on the writable tmpfs (the root is read-only),
 # outside the repository so they never show up in the agent's diff.
 TOOLCHAIN_ENV = {
@@ -106,7 +109,8 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
         toolchain = TOOLCHAINS[exercise.language]
         patch, dropped = solution_changes(exercise, model_patch)
         tests = " ".join(shlex.quote(t) for t in exercise.tests)
-        script = GRADE_SCRIPT.format(repo=REPO, apply_failed=APPLY_FAILED, seconds=TEST_SECONDS,
+        seconds = max(1, min(TEST_SECONDS, int(timeout) - SETUP_SECONDS))
+        script = GRADE_SCRIPT.format(repo=REPO, apply_failed=APPLY_FAILED, seconds=seconds,
                                      test=shlex.quote(toolchain.test_command.format(tests=tests)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
@@ -138,7 +142,7 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
         if resolved:
             return GradeResult(resolved=True, applied=True, reason="resolved", **base)
         if exited == "124":
-            return GradeResult(resolved=False, applied=True, reason=f"the tests ran past {TEST_SECONDS} s", **base)
+            return GradeResult(resolved=False, applied=True, reason=f"the tests ran past {seconds} s", **base)
         return GradeResult(resolved=False, applied=True,
                            reason=f"the {exercise.language} tests failed (exit {exited or result.exit_code})", **base)
 

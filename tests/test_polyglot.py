@@ -51,6 +51,14 @@ def test_a_patch_that_rewrites_the_tests_gains_nothing(suite, tmp_path):
     assert result.fail_to_pass == {"word_lengths_test.py": "failed"}
 
 
+def test_a_solution_that_loops_forever_fails_at_the_test_limit(suite, tmp_path):
+    task = next(t for t in suite.tasks() if t.instance_id == "polyglot__python__clamp-range")
+    stub = (TREE / "python/exercises/practice/clamp-range/clamp_range.py").read_text()
+    looping = file_diff("clamp_range.py", stub, "def clamp(value, low, high):\n    while True:\n        pass\n")
+    result = suite.grade(task, looping, log_dir=tmp_path, timeout=30, run_id="test-polyglot")
+    assert not result.resolved and result.reason == "the tests ran past 10 s"
+
+
 def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_path):
     tasks = [t for t in suite.tasks() if t.split == "train"][:2]  # C++ and Python
 
