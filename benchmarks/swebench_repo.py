@@ -93,8 +93,10 @@ class SwebenchRepo:
     def image_for(self, task: Task) -> str:
         from sandbox.image import build_image, ensure_sandbox_image
 
-        with _images_lock:
-            key = (self.root, task.instance_id)
+        key = (self.root, task.instance_id)
+        with _images_lock:  # one build per image, builds of different images side by side
+            lock = _building.setdefault(key, threading.Lock())
+        with lock:
             if key not in _images:
                 task_dir = self.root / "tasks" / task.instance_id
                 context = {p.name: p for p in task_dir.iterdir() if p.name != "Dockerfile"}
@@ -152,6 +154,7 @@ class SwebenchRepo:
 
 
 _images: dict[tuple[Path, str], str] = {}
+_building: dict[tuple[Path, str], threading.Lock] = {}
 _images_lock = threading.Lock()
 
 

@@ -27,7 +27,8 @@ class Validation:
 def validate_suite(suite: TaskSuite, workers: int, log_root: Path,
                    on_done: Callable[[str, GradeResult], None] = lambda kind, result: None) -> Validation:
     tasks = suite.tasks()
-    jobs = [(task, kind) for task in tasks for kind in ("gold", "empty")]
+    # gold patches of every task first: with an image per task, the first images build side by side
+    jobs = [(task, kind) for kind in ("gold", "empty") for task in tasks]
 
     def run(job: tuple[Task, str]) -> GradeResult:
         task, kind = job
