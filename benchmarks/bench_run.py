@@ -44,8 +44,8 @@ def run_suite(suite: TaskSuite, tasks: Sequence[Task], genome_dir: Path, out_dir
         def one(task: Task) -> TaskRun:
             logs = out_dir / task.instance_id
             access = bridge(gateway.socket_path, gateway.issue_token("bench", task.instance_id)) if gateway else Bridge()
-            outcome = run_agent_on_task(genome_dir, task, suite, suite.image_for(task), log_dir=logs / "agent", bridge=access,
-                                        limits=limits, run_id="bench")
+            outcome = run_agent_on_task(genome_dir, task, suite, suite.image_for(task), log_dir=logs / "agent",
+                                        bridge=access, limits=limits, run_id="bench")
             result = suite.grade(task, outcome.patch, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
             cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
             return TaskRun(task.instance_id, result.resolved, result.reason, outcome.agent_exit,

@@ -16,7 +16,8 @@ console = Console()
 
 @bench_app.command("validate")
 def validate(
-    suite: str = typer.Argument(..., help="a bundled suite name (e.g. pyfix), a suite directory, swebench:PATH or polyglot:PATH"),
+    suite: str = typer.Argument(..., help="a bundled suite name (e.g. pyfix), a suite directory, "
+                                          "swebench:PATH or polyglot:PATH"),
     workers: int = typer.Option(2, help="containers at once"),
     logs: Path = typer.Option(Path("runs/validate"), help="where each grading's logs are kept"),
 ) -> None:

@@ -30,8 +30,9 @@ class Modification:
 
 def self_modify(genome_dir: Path, issue: str, image: str, *, log_dir: Path, bridge: Bridge,
                 env: Mapping[str, str], limits: Limits, agent_args: Sequence[str], run_id: str) -> Modification:
-    setup = AgentSetup(SELF_REPO_SETUP, {f"/work/parent/{root}": genome_dir / root for root in GENOME_ROOTS})
-    outcome = run_agent(genome_dir, image, issue, setup, log_dir=log_dir, env=env, bridge=bridge, limits=limits, agent_args=agent_args, run_id=run_id)
+    parent = {f"/work/parent/{root}": genome_dir / root for root in GENOME_ROOTS}
+    outcome = run_agent(genome_dir, image, issue, AgentSetup(SELF_REPO_SETUP, parent), log_dir=log_dir, env=env,
+                        bridge=bridge, limits=limits, agent_args=agent_args, run_id=run_id)
     return Modification(outcome.patch, f"self-modification ended: {outcome.agent_exit} ({outcome.reason})")
 
 

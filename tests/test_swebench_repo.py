@@ -26,7 +26,8 @@ def test_gold_patches_resolve_and_empty_patches_do_not_in_every_log_format(tmp_p
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "gold resolved 3/3 (100 %), empty resolved 0/3 (0 %)" in result.stdout
     for task, passed in (("tinycalc__tinycalc-1", "PASSED tests/test_calc.py::test_add"),
-                         ("tinytext__tinytext-2", "test_two_words (tests.test_text.InitialsTests.test_two_words) ... ok"),
+                         ("tinytext__tinytext-2",
+                          "test_two_words (tests.test_text.InitialsTests.test_two_words) ... ok"),
                          ("tinywords__tinywords-3", "ok 2 count_words")):
         assert passed in (tmp_path / task / "gold" / "test_output.txt").read_text()
 
