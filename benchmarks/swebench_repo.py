@@ -12,10 +12,14 @@ registry), plus one layer giving /testbed to the unprivileged user; it is tagged
 of that. With the root file system read-only, /testbed gets its own anonymous volume in every
 container, which Docker fills from the image: writable, at the path the image's installs and
 eval.sh expect, and gone with the container, so each grading starts from the pristine image.
+
+`swebench:FILE.jsonl` is published SWE-bench data with swebench 5.x's columns, run on the image
+each row names (by default the official one, by swebench's naming rule) plus that same layer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -28,7 +32,7 @@ from benchmarks.grader import GradeResult, GradingError, verdict
 from benchmarks.patches import drop_test_changes
 from benchmarks.suite import SuiteError
 from benchmarks.task_suite import AgentSetup
-from benchmarks.tasks import Task, TaskFormatError
+from benchmarks.tasks import Task, TaskFormatError, load_tasks
 
 if TYPE_CHECKING:
     import types
@@ -42,6 +46,7 @@ OWN_TESTBED = f"\n# added by dgm\nUSER root\nRUN chown -R 1000:1000 {TESTBED}\n"
 COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -q --allow-empty -m"
 APPLY_FAILED = {91: "the model patch", 92: "the test patch"}
 NO_TESTBED = 93
+V5_COLUMNS = ("eval_script", "log_parser", "eval_type")  # what grading reads beyond the classic fields
 OUTPUT_CAP = 16_000_000  # a full Django run logs megabytes; the verdict needs all of it
 # `git apply`, else `patch --fuzz` as the pyfix grader does. Output goes to
 # the container's stdout, read by the host: nothing the graded code writes to a file stands in for it.
@@ -98,12 +103,15 @@ class SwebenchRepo:
             lock = _building.setdefault(key, threading.Lock())
         with lock:
             if key not in _images:
-                task_dir = self.root / "tasks" / task.instance_id
-                context = {p.name: p for p in task_dir.iterdir() if p.name != "Dockerfile"}
-                dockerfile = (task_dir / "Dockerfile").read_text() + OWN_TESTBED
-                _images[key] = build_image(f"dgm-swebench-{_slug(task.instance_id)}", dockerfile, context,
-                                           buildargs={"BASE_IMAGE": ensure_sandbox_image()})
+                dockerfile, context = self.recipe(task)
+                _images[key] = build_image(f"dgm-swebench-{_slug(task.instance_id)}", dockerfile + OWN_TESTBED,
+                                           context, buildargs={"BASE_IMAGE": ensure_sandbox_image()})
             return _images[key]
+
+    def recipe(self, task: Task) -> tuple[str, dict[str, Path]]:
+        """The instance's Dockerfile and build context: its task directory."""
+        task_dir = self.root / "tasks" / task.instance_id
+        return (task_dir / "Dockerfile").read_text(), {p.name: p for p in task_dir.iterdir() if p.name != "Dockerfile"}
 
     def agent_setup(self, task: Task) -> AgentSetup:
         # HEAD becomes whatever the image holds (a repository is made if it holds none), so the
@@ -153,6 +161,32 @@ class SwebenchRepo:
         return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
 
 
+@dataclass(frozen=True)
+class SwebenchData(SwebenchRepo):
+    """Published SWE-bench data (JSONL with swebench 5.x's columns) on its official instance
+    images, which Docker pulls on first use where a registry is reachable."""
+
+    def tasks(self) -> list[Task]:
+        tasks = []
+        for task in load_tasks(self.root):
+            missing = [c for c in V5_COLUMNS if not task.extra.get(c)]
+            if missing:
+                raise TaskFormatError(f"{self.root}: task {task.instance_id}: field(s) {', '.join(missing)} missing; "
+                                      f"grading needs swebench 5.x data ({', '.join(V5_COLUMNS)})")
+            image = task.extra.get("image") or official_image(task.instance_id)
+            tasks.append(dataclasses.replace(task, extra={**task.extra, "image": image}))
+        return tasks
+
+    def recipe(self, task: Task) -> tuple[str, dict[str, Path]]:
+        return f"FROM {task.extra['image']}\n", {}
+
+
+def official_image(instance_id: str) -> str:
+    """swebench's name for an instance's published image, e.g. django__django-11099 ->
+    swebench/sweb.eval.x86_64.django_1776_django-11099:latest."""
+    return swebench_module("swebench.task.checks").expected_image(instance_id)
+
+
 _images: dict[tuple[Path, str], str] = {}
 _building: dict[tuple[Path, str], threading.Lock] = {}
 _images_lock = threading.Lock()
@@ -179,20 +213,23 @@ def _slug(instance_id: str) -> str:
 
 def _task(instance: dict) -> Task:
     known = {"instance_id", "repo", "base_commit", "problem_statement", "patch", "test_patch",
-             "FAIL_TO_PASS", "PASS_TO_PASS"}
+             "FAIL_TO_PASS", "PASS_TO_PASS", "split"}
     return Task(
         instance_id=instance["instance_id"], repo=instance["repo"], base_commit=str(instance["base_commit"]),
         problem_statement=instance["problem_statement"], patch=instance["patch"],
         test_patch=instance["test_patch"], fail_to_pass=tuple(instance["FAIL_TO_PASS"]),
         pass_to_pass=tuple(instance["PASS_TO_PASS"]), environment=instance.get("image", ""),
-        # a task repo's own split names stay in `extra`; `heldout` is the one dgm keeps apart
+        # of a task repo's published splits, `heldout` is the one dgm keeps apart
         split="heldout" if instance.get("split") == "heldout" else "train",
         extra={k: v for k, v in instance.items() if k not in known},
     )
 
 
 def load_swebench_repo(path: Path) -> SwebenchRepo:
-    """A SWE-bench task repo at `path`, named by its directory."""
+    """A SWE-bench task repo at `path` (named by its directory), or a JSONL file of SWE-bench data."""
+    if path.is_file():
+        return SwebenchData(path.stem, path.resolve())
     if not (path / "tasks").is_dir():
-        raise SuiteError(f"swebench:{path}: not a SWE-bench task repo (no {path / 'tasks'} directory)")
+        raise SuiteError(f"swebench:{path}: neither a SWE-bench task repo (no {path / 'tasks'} directory) "
+                         "nor a JSONL file")
     return SwebenchRepo(path.resolve().name, path.resolve())

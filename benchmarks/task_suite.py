@@ -2,7 +2,7 @@
 how the agent's repository is made, and how a patch is graded.
 
     pyfix, or a directory with suite.toml   benchmarks.suite.Suite (projects + generated tasks)
-    swebench:PATH                           SWE-bench 5.x task repos (benchmarks/swebench_repo.py)
+    swebench:PATH                           a SWE-bench 5.x task repo or JSONL (benchmarks/swebench_repo.py)
     polyglot:PATH                           a Polyglot-layout tree (benchmarks/polyglot.py)
 """
 

@@ -6,6 +6,7 @@ evolution run learns on it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -41,6 +42,27 @@ def test_model_patch_edits_to_the_tests_are_dropped_before_grading(tmp_path):
     result = suite.grade(task, cheat, log_dir=tmp_path, timeout=120, run_id="test-swebench")
     assert not result.resolved and result.dropped_paths == ("tests/run.sh",)
     assert result.fail_to_pass == {"count_words": "failed"}
+
+
+def test_published_jsonl_rows_grade_on_the_image_they_name(tmp_path):
+    from benchmarks.tasks import task_record
+
+    repo = load_task_suite(SPEC)
+    task = next(t for t in repo.tasks() if t.instance_id == "tinycalc__tinycalc-1")
+    # the row names an image Docker has (here our fixture's; SWE-bench's official ones where a
+    # registry is reachable); a row naming none gets swebench's name for it
+    named = task_record(dataclasses.replace(task, extra={**task.extra, "image": repo.image_for(task)}))
+    unnamed = task_record(dataclasses.replace(task, instance_id="django__django-11099",
+                                              extra={k: v for k, v in task.extra.items() if k != "image"}))
+    data = tmp_path / "verified.jsonl"
+    data.write_text(json.dumps(named) + "\n" + json.dumps(unnamed) + "\n")
+    suite = load_task_suite(f"swebench:{data}")
+    tasks = {t.instance_id: t for t in suite.tasks()}
+    assert tasks["django__django-11099"].extra["image"] == "swebench/sweb.eval.x86_64.django_1776_django-11099:latest"
+    row = tasks[task.instance_id]
+    gold = suite.grade(row, task.patch, log_dir=tmp_path / "gold", timeout=120, run_id="test-swebench")
+    empty = suite.grade(row, "", log_dir=tmp_path / "empty", timeout=120, run_id="test-swebench")
+    assert gold.resolved and not empty.resolved, (gold.reason, empty.reason)
 
 
 def test_a_malformed_task_names_the_task_and_the_field(tmp_path):
