@@ -6,6 +6,7 @@ evolves on the suite with the scripted model."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -87,9 +88,14 @@ def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_p
 
 
 def test_a_short_dgm_run_evolves_on_the_polyglot_suite(suite, tmp_path):
-    with ScriptedLLMServer(ScriptedWorld(suite.tasks())) as server:
-        config = run_config(tmp_path / "dgm.toml", f"polyglot:{TREE}", server.url, max_steps=1)
-        # one stage of 2 tasks, then the held-out split: the seed's 2 evaluations and the child's 3
+    # the training exercises only (Go's is held out), so the run has no held-out pass: one stage of
+    # 2 tasks for the seed, a self-modification, the same 2 for the child
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree, ignore=shutil.ignore_patterns("go", "conftest.py"))
+    tasks = load_polyglot_suite(tree).tasks()
+    assert {t.split for t in tasks} == {"train"}
+    with ScriptedLLMServer(ScriptedWorld(tasks)) as server:
+        config = run_config(tmp_path / "dgm.toml", f"polyglot:{tree}", server.url, max_steps=1)
         result = dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"),
                      "--set", "evaluation.stage_sizes=[2]", "--set", "evaluation.stage_thresholds=[]",
                      "--set", "evaluation.full_suite_for_best=false")
@@ -97,10 +103,8 @@ def test_a_short_dgm_run_evolves_on_the_polyglot_suite(suite, tmp_path):
     rows = {row.id: row for row in RunDB(tmp_path / "run" / "run.db").variants()}
     child = next(row for row in rows.values() if row.parent_id)
     assert LESSON in child.diagnosis and child.status == "admitted"
-    assert child.score == 1.0 > rows[child.parent_id].score and child.heldout_score == 1.0
+    assert child.score == 1.0 > rows[child.parent_id].score
     with sqlite3.connect(tmp_path / "run" / "run.db") as conn:
-        solved = {task for task, in conn.execute(
-            "SELECT task_id FROM evaluations WHERE status = 'done' AND resolved = 1 AND variant_id = ?", (child.id,))}
-    # the child's fixes compiled and passed in its stage's toolchains and in the held-out task's (Go)
-    languages = {task.split("__")[1] for task in solved}
-    assert len(solved) == 3 and "go" in languages and len(languages) >= 2, solved
+        solved = [task for task, in conn.execute(
+            "SELECT task_id FROM evaluations WHERE status = 'done' AND resolved = 1 AND variant_id = ?", (child.id,))]
+    assert len(solved) == 2 and set(solved) <= {t.instance_id for t in tasks}
