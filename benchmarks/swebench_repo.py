@@ -195,11 +195,18 @@ _images_lock = threading.Lock()
 def verdict_outcomes(task: Task, status_map: dict[str, str], eval_type: str) -> dict[str, str]:
     """SWE-bench's per-test statuses in the shared verdict's vocabulary. Under its `fail_only`
     rule (runners whose parser records failures only) a listed test fails only if the log shows
-    it failing."""
+    it failing; a listed id truncated mid-parameter takes its outcome from the test it prefixes."""
+    listed = (*task.fail_to_pass, *task.pass_to_pass)
     if eval_type == "fail_only":
-        return {t: "failed" if status_map.get(t) == "FAILED" else "passed"
-                for t in (*task.fail_to_pass, *task.pass_to_pass)}
-    return {test: STATUS.get(status, "failed") for test, status in status_map.items()}
+        return {t: "failed" if status_map.get(t) == "FAILED" else "passed" for t in listed}
+    outcomes = {test: STATUS.get(status, "failed") for test, status in status_map.items()}
+    # ids the published data truncated mid-parameter name their test by prefix: swebench's own rule
+    resolve = swebench_module("swebench.harness.grading")._resolve_case
+    for test in listed:
+        key = resolve(test, status_map)
+        if test not in outcomes and key is not None:
+            outcomes[test] = STATUS.get(status_map[key], "failed")
+    return outcomes
 
 
 def _carries(eval_script: str, test_patch: str) -> bool:

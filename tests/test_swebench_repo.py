@@ -103,6 +103,18 @@ def test_fail_only_tasks_fail_a_listed_test_only_when_the_log_shows_it_failing()
     assert not verdict(task, verdict_outcomes(task, tap("ok 1 adds\n", None), "pass_and_fail"))[0]
 
 
+def test_a_listed_id_truncated_mid_parameter_takes_the_outcome_of_the_test_it_names():
+    from benchmarks.grader import verdict
+    from benchmarks.swebench_repo import verdict_outcomes
+
+    task = dataclasses.replace(load_task_suite(SPEC).tasks()[0], fail_to_pass=("t.py::test_grammar[log(photon",),
+                               pass_to_pass=("t.py::test_other",))
+    passed = {"t.py::test_grammar[log(photon)]": "PASSED", "t.py::test_other": "PASSED"}
+    assert verdict(task, verdict_outcomes(task, passed, "pass_and_fail"))[0]
+    failed = {**passed, "t.py::test_grammar[log(photon)]": "FAILED"}
+    assert not verdict(task, verdict_outcomes(task, failed, "pass_and_fail"))[0]
+
+
 def test_a_short_run_learns_to_resolve_the_task_repo(tmp_path):
     from dgm.scripted_llm import ScriptedLLMServer
     from tests.scripted_world import ScriptedWorld
