@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from benchmarks.suite import Suite, tree_dir
+from benchmarks.task_suite import AgentSetup, TaskSuite
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
-from sandbox.container import Limits, Sandbox
+from sandbox.container import WORKDIR, Limits, Sandbox
 from sandbox.llm_bridge import Bridge
 
 GENOME_ROOTS = ("agent", "tools")
@@ -41,24 +42,26 @@ if [ -s /work/task/setup.patch ]; then git apply /work/task/setup.patch || exit 
 """
 
 
-def run_agent(genome_dir: Path, image: str, issue: str, repo_setup: str, *, log_dir: Path,
-              inputs: Mapping[str, Path | Mapping[str, str]] = {}, env: Mapping[str, str] = {},
-              bridge: Bridge = Bridge(), limits: Limits = Limits(), agent_args: Sequence[str] = (),
-              run_id: str = "agent") -> AgentOutcome:
-    """Run the genome in `genome_dir` on `issue` in a container: `repo_setup` (shell) makes
-    /work/repo from `inputs` (copied under /work first); the patch and trajectory come back."""
+def run_agent(genome_dir: Path, image: str, issue: str, setup: AgentSetup, *, log_dir: Path,
+              env: Mapping[str, str] = {}, bridge: Bridge = Bridge(), limits: Limits = Limits(),
+              agent_args: Sequence[str] = (), run_id: str = "agent") -> AgentOutcome:
+    """Run the genome in `genome_dir` on `issue` in a container: `setup.repo_setup` (shell) makes
+    `setup.repo` from `setup.inputs` (copied in first); the patch and trajectory come back."""
     log_dir.mkdir(parents=True, exist_ok=True)
     script = f"""set -u
 mkdir -p /work/out
-{repo_setup}
-cd /work && PYTHONPATH=/work/genome python -m agent solve --repo /work/repo --issue /work/task/issue.md \\
+{setup.repo_setup}
+cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --issue /work/task/issue.md \\
   --patch-out /work/out/patch.diff --trajectory /work/out/trajectory.jsonl {" ".join(agent_args)}
 """
+    # a repository outside /work (SWE-bench's /testbed) gets its own writable volume, filled
+    # from the image's content there, since the root file system is read-only
+    volumes = () if PurePosixPath(setup.repo).is_relative_to(WORKDIR) else (setup.repo,)
     with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env},
-                 mounts=bridge.mounts, run_id=run_id) as box:
+                 mounts=bridge.mounts, volumes=volumes, run_id=run_id) as box:
         for root in GENOME_ROOTS:
             box.put(f"/work/genome/{root}", genome_dir / root)
-        for dest, source in inputs.items():
+        for dest, source in setup.inputs.items():
             box.put(dest, source)
         box.put("/work/task", {"issue.md": issue})
         result = box.run()
@@ -79,11 +82,8 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo /work/repo --is
                         agent_exit, trajectory, result.duration)
 
 
-def run_agent_on_task(genome_dir: Path, task: Task, suite: Suite, image: str, *, log_dir: Path,
+def run_agent_on_task(genome_dir: Path, task: Task, suite: TaskSuite, image: str, *, log_dir: Path,
                       env: Mapping[str, str] = {}, bridge: Bridge = Bridge(), limits: Limits = Limits(),
                       agent_args: Sequence[str] = (), run_id: str = "agent") -> AgentOutcome:
-    if task.source is None:
-        raise DgmError(f"task {task.instance_id} has no source to build its repository from")
-    return run_agent(genome_dir, image, task.problem_statement, task_repo_setup(task, suite), log_dir=log_dir,
-                     inputs={"/work/task": {"setup.patch": task.source.setup_patch}}, env=env, bridge=bridge,
-                     limits=limits, agent_args=agent_args, run_id=run_id)
+    return run_agent(genome_dir, image, task.problem_statement, suite.agent_setup(task), log_dir=log_dir,
+                     env=env, bridge=bridge, limits=limits, agent_args=agent_args, run_id=run_id)

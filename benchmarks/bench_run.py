@@ -11,8 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.agent_run import run_agent_on_task
-from benchmarks.grader import grade
-from benchmarks.suite import Suite, ensure_environment_image
+from benchmarks.task_suite import TaskSuite
 from benchmarks.tasks import Task
 from dgm.gateway import Gateway, UpstreamConfig
 from sandbox.container import Limits
@@ -31,10 +30,9 @@ class TaskRun:
     cost: float
 
 
-def run_suite(suite: Suite, tasks: Sequence[Task], genome_dir: Path, out_dir: Path, *, workers: int,
+def run_suite(suite: TaskSuite, tasks: Sequence[Task], genome_dir: Path, out_dir: Path, *, workers: int,
               model: UpstreamConfig | None, budget: float | None, limits: Limits,
               on_done: Callable[[TaskRun], None] = lambda run: None) -> list[TaskRun]:
-    image = ensure_environment_image(suite)
     out_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         gateway = None
@@ -46,9 +44,9 @@ def run_suite(suite: Suite, tasks: Sequence[Task], genome_dir: Path, out_dir: Pa
         def one(task: Task) -> TaskRun:
             logs = out_dir / task.instance_id
             access = bridge(gateway.socket_path, gateway.issue_token("bench", task.instance_id)) if gateway else Bridge()
-            outcome = run_agent_on_task(genome_dir, task, suite, image, log_dir=logs / "agent", bridge=access,
-                                        limits=limits, run_id="bench")
-            result = grade(task, outcome.patch, suite, image, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
+            outcome = run_agent_on_task(genome_dir, task, suite, suite.image_for(task), log_dir=logs / "agent",
+                                        bridge=access, limits=limits, run_id="bench")
+            result = suite.grade(task, outcome.patch, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
             cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
             return TaskRun(task.instance_id, result.resolved, result.reason, outcome.agent_exit,
                            outcome.duration, result.duration, cost)

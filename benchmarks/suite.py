@@ -9,12 +9,18 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
 from dgm.errors import DgmError
+
+if TYPE_CHECKING:
+    from benchmarks.grader import GradeResult
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PROJECTS_ROOT = "/opt/projects"  # where the environment image holds every pristine tree
@@ -68,7 +74,41 @@ class Suite:
         raise SuiteError(f"suite {self.name} has no project {key}")
 
     def tasks(self) -> list[Task]:
-        return load_tasks(self.tasks_file)
+        """The suite's tasks, each checked to name one of the suite's projects."""
+        tasks = load_tasks(self.tasks_file)
+        for task in tasks:
+            if task.source is None:
+                raise TaskFormatError(f"{self.tasks_file}: task {task.instance_id} has no source")
+            project = self.project_for(task.source.location)
+            if project.kind != task.source.kind:
+                raise TaskFormatError(f"{self.tasks_file}: task {task.instance_id} says its source is "
+                                      f"{task.source.kind}, but project {project.name} is {project.kind}")
+        return tasks
+
+    # --- the TaskSuite protocol (benchmarks/task_suite.py) --------------------------------------
+
+    def image_for(self, task: Task) -> str:
+        """The suite's one environment image, whatever the task; hashing the project trees once
+        per process, since grading asks for it on every task."""
+        with _images_lock:
+            if self not in _images:
+                _images[self] = ensure_environment_image(self)
+            return _images[self]
+
+    def agent_setup(self, task: Task) -> AgentSetup:
+        from benchmarks.agent_run import task_repo_setup
+
+        assert task.source is not None  # tasks() checked it
+        return AgentSetup(task_repo_setup(task, self), {"/work/task": {"setup.patch": task.source.setup_patch}})
+
+    def grade(self, task: Task, model_patch: str, *, log_dir: Path, timeout: float, run_id: str) -> GradeResult:
+        from benchmarks.grader import grade
+
+        return grade(task, model_patch, self, self.image_for(task), log_dir=log_dir, timeout=timeout, run_id=run_id)
+
+
+_images: dict[Suite, str] = {}
+_images_lock = threading.Lock()
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -199,15 +239,3 @@ def ensure_environment_image(suite: Suite) -> str:
 def suite_digest(suite: Suite) -> str:
     return hashlib.sha256(suite.tasks_file.read_bytes()).hexdigest()[:12]
 
-
-def check_suite_tasks(suite: Suite) -> list[Task]:
-    """The suite's tasks, each checked to name one of the suite's projects."""
-    tasks = suite.tasks()
-    for task in tasks:
-        if task.source is None:
-            raise TaskFormatError(f"{suite.tasks_file}: task {task.instance_id} has no source")
-        project = suite.project_for(task.source.location)
-        if project.kind != task.source.kind:
-            raise TaskFormatError(f"{suite.tasks_file}: task {task.instance_id} says its source is "
-                                  f"{task.source.kind}, but project {project.name} is {project.kind}")
-    return tasks

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.grader import GradeResult, grade
-from benchmarks.suite import Suite, check_suite_tasks, ensure_environment_image
+from benchmarks.grader import GradeResult
+from benchmarks.task_suite import TaskSuite
 from benchmarks.tasks import Task
 from sandbox.pool import ContainerPool
 
@@ -24,16 +24,16 @@ class Validation:
         return not self.problems and self.gold_resolved == self.total and self.empty_resolved == 0
 
 
-def validate_suite(suite: Suite, workers: int, log_root: Path,
+def validate_suite(suite: TaskSuite, workers: int, log_root: Path,
                    on_done: Callable[[str, GradeResult], None] = lambda kind, result: None) -> Validation:
-    tasks = check_suite_tasks(suite)
-    image = ensure_environment_image(suite)
-    jobs = [(task, kind) for task in tasks for kind in ("gold", "empty")]
+    tasks = suite.tasks()
+    # gold patches of every task first: with an image per task, the first images build side by side
+    jobs = [(task, kind) for kind in ("gold", "empty") for task in tasks]
 
     def run(job: tuple[Task, str]) -> GradeResult:
         task, kind = job
-        return grade(task, task.patch if kind == "gold" else "", suite, image,
-                     log_dir=log_root / task.instance_id / kind, run_id="validate")
+        return suite.grade(task, task.patch if kind == "gold" else "", log_dir=log_root / task.instance_id / kind,
+                           timeout=600.0, run_id="validate")
 
     report = Validation(total=len(tasks))
     for (task, kind), result in ContainerPool(workers).map_unordered(run, jobs):

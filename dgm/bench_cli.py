@@ -16,15 +16,16 @@ console = Console()
 
 @bench_app.command("validate")
 def validate(
-    suite: str = typer.Argument(..., help="a bundled suite name (e.g. pyfix) or a suite directory"),
+    suite: str = typer.Argument(..., help="a bundled suite name (e.g. pyfix), a suite directory, "
+                                          "swebench:PATH or polyglot:PATH"),
     workers: int = typer.Option(2, help="containers at once"),
     logs: Path = typer.Option(Path("runs/validate"), help="where each grading's logs are kept"),
 ) -> None:
     """Grade every task with its gold patch and with an empty patch: must be 100 % and 0 %."""
-    from benchmarks.suite import load_suite
+    from benchmarks.task_suite import load_task_suite
     from benchmarks.validate import validate_suite
 
-    loaded = load_suite(suite)
+    loaded = load_task_suite(suite)
     total = 2 * len(loaded.tasks())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as progress:
@@ -43,7 +44,7 @@ def validate(
 
 @bench_app.command("run")
 def run(
-    suite: str = typer.Option("pyfix", help="a bundled suite name or a suite directory"),
+    suite: str = typer.Option("pyfix", help="a bundled suite name, a suite directory, swebench:PATH or polyglot:PATH"),
     agent: Path = typer.Option(Path("."), help="a genome directory (holding agent/ and tools/)"),
     workers: int = typer.Option(2, help="tasks at once"),
     tasks: int = typer.Option(0, help="run only the first N tasks (0: all)"),
@@ -59,7 +60,7 @@ def run(
     from rich.table import Table
 
     from benchmarks.bench_run import run_suite
-    from benchmarks.suite import load_suite
+    from benchmarks.task_suite import load_task_suite
     from dgm.gateway import UpstreamConfig
     from sandbox.container import Limits
 
@@ -67,7 +68,7 @@ def run(
         raise DgmError(f"--agent {agent} holds no agent/ and tools/: point it at a genome directory")
     if split not in ("train", "heldout", "all"):
         raise DgmError(f"--split must be train, heldout or all, not {split!r}")
-    loaded = load_suite(suite)
+    loaded = load_task_suite(suite)
     chosen = [t for t in loaded.tasks() if split == "all" or t.split == split]
     chosen = chosen[:tasks] if tasks else chosen
     upstream = UpstreamConfig(model, api_base or None, api_key_env or None) if model else None

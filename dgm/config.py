@@ -67,7 +67,7 @@ class SelectionConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    suite: str = "pyfix"  # a bundled suite name or a path to a suite directory
+    suite: str = "pyfix"  # a bundled suite name, a suite directory, "swebench:PATH" or "polyglot:PATH"
     stage_sizes: list[int] = field(default_factory=lambda: [10, 50])
     stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
     full_suite_for_best: bool = True
@@ -165,7 +165,18 @@ def _validated(config: Config, source: str) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{source}: {message}")
+    _check_suite_spec(config.evaluation.suite, source)
     return config
+
+
+def _check_suite_spec(spec: str, source: str) -> None:
+    from benchmarks.suite import SuiteError
+    from benchmarks.task_suite import split_spec
+
+    try:
+        split_spec(spec)
+    except SuiteError as e:
+        raise ConfigError(f"{source}: evaluation.suite: {e}") from e
 
 
 def load_config(path: Path | None = None, overrides: dict[str, object] | None = None) -> Config:

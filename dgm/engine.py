@@ -28,7 +28,7 @@ from archive.genome_repo import ChildRejected
 from archive.lineage import clade, lineage_graph
 from archive.novelty import is_near_duplicate, novelty
 from archive.selection import Candidate, select_parents
-from benchmarks.suite import Suite, ensure_environment_image, load_suite
+from benchmarks.task_suite import TaskSuite, load_task_suite
 from dgm.child_check import smoke_failure
 from dgm.config import Config
 from dgm.diagnose import describe_outcome, diagnose, pick_failed_task
@@ -68,7 +68,7 @@ class Engine:
         self.run, self.config, self.on_event = run, config, on_event
         self.db = run.db()
         self.genomes = run.genomes()
-        self.suite: Suite = load_suite(config.evaluation.suite)
+        self.suite: TaskSuite = load_task_suite(config.evaluation.suite)
         self.tasks = {t.instance_id: t for t in self.suite.tasks()}
         self.plan: StagePlan = plan_stages(
             [t for t, task in self.tasks.items() if task.split != "heldout"],
@@ -97,7 +97,6 @@ class Engine:
         with ExitStack() as stack:
             self._work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dgm-run-")))
             self.sandbox_image = ensure_sandbox_image()
-            self.env_image = ensure_environment_image(self.suite)
             if self.config.model.name:
                 self._gateway = stack.enter_context(self._open_gateway())
             self._executor = make_executor(self.config.executor, self.config.run.parallel_evaluations)
@@ -420,7 +419,8 @@ class Engine:
             assert self._gateway is not None
             access = bridge(self._gateway.socket_path, self._gateway.issue_token(variant_id, task_id),
                             self._gateway.address if self.config.executor.gateway_address else "")
-        return EvalJob(variant_id, self.tasks[task_id], self.suite, self.env_image, genome,
+        task = self.tasks[task_id]
+        return EvalJob(variant_id, task, self.suite, self.suite.image_for(task), genome,
                        self.run.logs(variant_id, task_id), self._limits(), self._agent_env(self.policy), access,
                        tuple(self._agent_args()))
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.agent_run import run_agent_on_task
-from benchmarks.grader import grade
-from benchmarks.suite import Suite
+from benchmarks.task_suite import TaskSuite
 from benchmarks.tasks import Task
 from sandbox.container import Limits
 from sandbox.llm_bridge import Bridge
@@ -20,8 +19,8 @@ from sandbox.llm_bridge import Bridge
 class EvalJob:
     variant_id: str
     task: Task
-    suite: Suite
-    image: str  # the suite's environment image
+    suite: TaskSuite
+    image: str  # the task's image (suite.image_for), built where the job was made
     genome_dir: Path
     log_dir: Path
     limits: Limits
@@ -62,7 +61,7 @@ def evaluate(job: EvalJob, cancelled: threading.Event | None = None) -> EvalResu
     if outcome.agent_exit == "budget_exceeded":
         return EvalResult(job.variant_id, job.task.instance_id, False, "budget exceeded", outcome.agent_exit,
                           outcome.duration)
-    result = grade(job.task, outcome.patch, job.suite, job.image, log_dir=job.log_dir / "grade",
-                   timeout=job.limits.timeout, run_id=f"grade-{job.variant_id}")
+    result = job.suite.grade(job.task, outcome.patch, log_dir=job.log_dir / "grade", timeout=job.limits.timeout,
+                             run_id=f"grade-{job.variant_id}")
     return EvalResult(job.variant_id, job.task.instance_id, result.resolved, result.reason, outcome.agent_exit,
                       outcome.duration + result.duration)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.agent_run import COMMIT, GENOME_ROOTS, run_agent
+from benchmarks.task_suite import AgentSetup
 from dgm.gi_mutator import mutate_genome
 from sandbox.container import Limits
 from sandbox.llm_bridge import Bridge
@@ -29,9 +30,9 @@ class Modification:
 
 def self_modify(genome_dir: Path, issue: str, image: str, *, log_dir: Path, bridge: Bridge,
                 env: Mapping[str, str], limits: Limits, agent_args: Sequence[str], run_id: str) -> Modification:
-    outcome = run_agent(genome_dir, image, issue, SELF_REPO_SETUP, log_dir=log_dir,
-                        inputs={f"/work/parent/{root}": genome_dir / root for root in GENOME_ROOTS},
-                        env=env, bridge=bridge, limits=limits, agent_args=agent_args, run_id=run_id)
+    parent = {f"/work/parent/{root}": genome_dir / root for root in GENOME_ROOTS}
+    outcome = run_agent(genome_dir, image, issue, AgentSetup(SELF_REPO_SETUP, parent), log_dir=log_dir, env=env,
+                        bridge=bridge, limits=limits, agent_args=agent_args, run_id=run_id)
     return Modification(outcome.patch, f"self-modification ended: {outcome.agent_exit} ({outcome.reason})")
 
 

@@ -115,11 +115,14 @@ class _CappedCollector:
 
 
 class Sandbox:
-    """A container for one command. Use as a context manager so it is removed on every exit."""
+    """A container for one command. Use as a context manager so it is removed on every exit.
+
+    `volumes`: paths besides /work that must be writable (SWE-bench's /testbed).
+    """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
-                 mounts: Sequence[Mount] = ()) -> None:
+                 mounts: Sequence[Mount] = (), volumes: Sequence[str] = ()) -> None:
         import docker.errors
         from docker.types import LogConfig
         from docker.types import Mount as DockerMount
@@ -139,7 +142,9 @@ class Sandbox:
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
                 tmpfs={"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={UID}"},
-                mounts=[DockerMount(WORKDIR, None, type="volume")] + [
+                # /work and each of `volumes` are anonymous volumes: writable under the read-only
+                # root, filled from the image's content at that path, removed with the container
+                mounts=[DockerMount(path, None, type="volume") for path in (WORKDIR, *volumes)] + [
                     DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
                     for m in mounts
                 ],

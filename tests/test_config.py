@@ -49,6 +49,8 @@ def test_integers_are_accepted_where_floats_are_expected():
         ({"selection.rule": "best"}, "selection.rule must be dgm, greedy"),
         ({"agent.policy": "llm"}, "agent.policy = llm needs model.name"),
         ({"executor.gateway_address": "head"}, "executor.gateway_address must be host:port, not 'head'"),
+        ({"evaluation.suite": "swebnch:tasks"}, "evaluation.suite: suite 'swebnch:tasks': unknown suite kind 'swebnch'"),
+        ({"evaluation.suite": "swebench:"}, "evaluation.suite: .*swebench: needs a path"),
     ],
 )
 def test_bad_values_name_the_knob(overrides, message):
