@@ -40,6 +40,9 @@ MAX_FAILING = 20
 P2P_SAMPLE = 10
 GOLD_RUNS = 3
 MAX_GRADING_SECONDS = 30.0
+# A test this slow on the pristine tree is left out of a task: it would make every grading slow,
+# and on a loaded machine it outruns the per-test time limit even when the fix is right.
+SLOW_TEST_SECONDS = 2.0
 HELDOUT_FRACTION = 0.2
 
 
@@ -122,7 +125,7 @@ def problem_statement(project: Project, tree: Path, failing: list[str], messages
     return "\n".join(parts)
 
 
-def _task_for(project: Project, tree: Path, bug: Bug, baseline: dict[str, str], suite: Suite,
+def _task_for(project: Project, tree: Path, bug: Bug, baseline: dict[str, str], slow: set[str], suite: Suite,
               image: str, rng: random.Random, seed: int) -> Task | None:
     original = (tree / bug.path).read_text()
     bug_patch = file_diff(bug.path, original, bug.source)
@@ -130,11 +133,11 @@ def _task_for(project: Project, tree: Path, bug: Bug, baseline: dict[str, str], 
     if run.reason != "exit":
         return None
     failing = sorted(t for t, o in baseline.items() if o == "passed" and run.outcomes.get(t) == "failed")
-    if not 1 <= len(failing) <= MAX_FAILING:
+    if not 1 <= len(failing) <= MAX_FAILING or slow.intersection(failing):
         return None
     files = {t.split("::")[0] for t in failing}
     passing = sorted(t for t, o in run.outcomes.items()
-                     if o == "passed" and baseline.get(t) == "passed" and t.split("::")[0] in files)
+                     if o == "passed" and baseline.get(t) == "passed" and t.split("::")[0] in files and t not in slow)
     p2p = sorted(rng.sample(passing, min(P2P_SAMPLE, len(passing))))
     functions = "-".join(f.split(".")[-1] for f in bug.functions)
     return Task(
@@ -159,7 +162,9 @@ def generate_project(project: Project, suite: Suite, image: str, seed: int, per_
                      log_root: Path) -> list[Task]:
     rng = random.Random(f"{seed}:{project.requirement}")
     tree = pristine_tree(project)
-    baseline = run_tests(suite, image, project, [project.tests], setup_patch="", timeout=300, run_id="generate").outcomes
+    pristine = run_tests(suite, image, project, [project.tests], setup_patch="", timeout=300, run_id="generate")
+    baseline = pristine.outcomes
+    slow = {t for t, seconds in pristine.test_durations.items() if seconds > SLOW_TEST_SECONDS}
     sources = [BugSource(path, (tree / path).read_text()) for path in source_files(tree)]
     tasks: list[Task] = []
     singles: list[tuple[BugSource, BugSite]] = []
@@ -173,7 +178,7 @@ def generate_project(project: Project, suite: Suite, image: str, seed: int, per_
         if len(singles) >= single_quota:
             break
         bug = source.bug(site)
-        task = bug and _task_for(project, tree, bug, baseline, suite, image, rng, seed)
+        task = bug and _task_for(project, tree, bug, baseline, slow, suite, image, rng, seed)
         if new(task) and admitted(task, suite, image, log_root):
             tasks.append(task)
             singles.append((source, site))
@@ -182,7 +187,7 @@ def generate_project(project: Project, suite: Suite, image: str, seed: int, per_
     for (sa, a), (sb, b) in ((x, y) for i, x in enumerate(singles) for y in singles[i + 1:]):
         if sa is sb and a.function != b.function:
             bug = sa.bug(a, b)
-            task = bug and _task_for(project, tree, bug, baseline, suite, image, rng, seed)
+            task = bug and _task_for(project, tree, bug, baseline, slow, suite, image, rng, seed)
             if new(task) and admitted(task, suite, image, log_root):
                 tasks.append(task)
                 console.log(f"{project.name}: admitted {task.instance_id} (two functions)")

@@ -43,13 +43,19 @@ class PytestReport:
     """The dgm_report plugin's JSON: exact pytest node ids."""
 
     def read(self, box) -> tuple[dict[str, str], dict[str, str]]:
+        report = self._report(box)
+        return report.get("outcomes", {}), report.get("messages", {})
+
+    def durations(self, box) -> dict[str, float]:
+        return self._report(box).get("durations", {})
+
+    def _report(self, box) -> dict:
         from sandbox.engine import SandboxError
 
         try:
-            report = json.loads(box.read(REPORT))
-            return report["outcomes"], report.get("messages", {})
-        except (SandboxError, ValueError, KeyError):
-            return {}, {}
+            return json.loads(box.read(REPORT))
+        except (SandboxError, ValueError):
+            return {}
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class TestRun:
     output: str
     apply_log: str
     duration: float
+    test_durations: dict[str, float] = field(default_factory=dict)  # node id -> seconds
 
 
 def test_script(project: Project, tests: Sequence[str], test_timeout: int) -> str:
@@ -86,12 +93,13 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
         box.put("/work/task", files)
         result = box.run()
         outcomes, messages = PytestReport().read(box)
+        durations = PytestReport().durations(box)
         try:
             apply_log = box.read("/work/out/apply.log").decode(errors="replace")
         except DgmError:
             apply_log = ""
     return TestRun(result.reason, result.exit_code, outcomes, messages,
-                   result.stdout + result.stderr, apply_log, time.monotonic() - started)
+                   result.stdout + result.stderr, apply_log, time.monotonic() - started, durations)
 
 
 @dataclass(frozen=True)
