@@ -29,7 +29,7 @@ from rich.console import Console
 
 from benchmarks.generate import admitted
 from benchmarks.grader import run_tests
-from benchmarks.patches import is_test_path
+from benchmarks.patches import is_test_path, split_files
 from benchmarks.suite import Suite, SuiteError, ensure_environment_image, load_suite, pristine_tree
 from benchmarks.tasks import Source, Task, iter_tasks, task_record
 
@@ -55,6 +55,7 @@ class Fix:
     problem_statement: str
     split: str = "train"
     tests: tuple[str, ...] = ()  # test files to run; default: the test files the fix changes
+    files: tuple[str, ...] = ()  # source files the gold patch keeps; default: every changed one
 
     @property
     def instance_id(self) -> str:
@@ -73,7 +74,8 @@ def load_fixes(suite: Suite) -> list[Fix]:
     try:
         entries = tomllib.loads(manifest.read_text())["fixes"]
         fixes = [Fix(e["project"], e["fixed"], e["slug"], e["problem_statement"].strip() + "\n",
-                     e.get("split", "train"), tuple(e.get("tests", ()))) for e in entries]
+                     e.get("split", "train"), tuple(e.get("tests", ())), tuple(e.get("files", ())))
+                 for e in entries]
     except FileNotFoundError as e:
         raise RealFixError(f"suite {suite.name} lists no real fixes: {manifest} does not exist") from e
     except (KeyError, TypeError, tomllib.TOMLDecodeError) as e:
@@ -155,14 +157,21 @@ def build_task(fix: Fix, suite: Suite, image: str) -> Task:
     project = suite.project_for(fix.project)
     fixed = replace(project, version=fix.fixed)
     diff = release_diff(pristine_tree(project), pristine_tree(fixed), (project.version, fix.fixed))
-    if not diff.patch:
+    sections = dict(split_files(diff.patch))
+    missing = set(fix.files) - set(sections)
+    if missing:
+        raise RealFixError(f"fix {fix.instance_id}: files {', '.join(sorted(missing))} are not among the "
+                           f"source files {fixed.requirement} changes ({', '.join(sections) or 'none'})")
+    # A release that fixes several bugs: each task's gold patch is the part of the diff for its own.
+    gold = "".join(section for path, section in sections.items() if not fix.files or path in fix.files)
+    if not gold:
         raise RealFixError(f"fix {fix.instance_id}: {fixed.requirement} changes no source outside tests")
     tests = list(fix.tests) or changed_test_files(diff.test_patch)
     if not tests:
         raise RealFixError(f"fix {fix.instance_id}: {fixed.requirement} changes no test file; name them in tests")
     runs = {kind: run_tests(suite, image, project, tests, setup_patch="", model_patch=patch,
                             test_patch=diff.test_patch, timeout=300, run_id="real-fixes")
-            for kind, patch in (("before", ""), ("after", diff.patch))}
+            for kind, patch in (("before", ""), ("after", gold))}
     for kind, run in runs.items():
         if run.reason != "exit" or not run.outcomes:
             raise RealFixError(f"fix {fix.instance_id}: the tests did not run {kind} the fix "
@@ -175,7 +184,7 @@ def build_task(fix: Fix, suite: Suite, image: str) -> Task:
     console.log(f"{fix.instance_id}: {len(f2p)} failing, {len(p2p)} passing; dropped {', '.join(diff.dropped)}")
     return Task(
         instance_id=fix.instance_id, repo=project.name, base_commit=project.requirement,
-        problem_statement=fix.problem_statement, patch=diff.patch, test_patch=diff.test_patch,
+        problem_statement=fix.problem_statement, patch=gold, test_patch=diff.test_patch,
         fail_to_pass=tuple(f2p), pass_to_pass=tuple(p2p),
         source=Source("pypi", project.requirement, "", project.pythonpath),
         environment=f"suite:{suite.name}", split=fix.split, difficulty=DIFFICULTY,

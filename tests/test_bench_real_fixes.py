@@ -9,7 +9,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from benchmarks.real_fixes import DIFFICULTY, build_task, load_fixes, release_diff, write_real_tasks
+import pytest
+
+from benchmarks.real_fixes import DIFFICULTY, Fix, RealFixError, build_task, load_fixes, release_diff, write_real_tasks
 from benchmarks.suite import load_suite
 
 BODY = "".join(f"def helper_{i}():\n    return {i}\n\n\n" for i in range(12))
@@ -83,3 +85,11 @@ def test_bundled_real_task_is_what_its_upstream_fix_builds(pyfix, pyfix_image):
     assert task.fail_to_pass == ("tests/test_xmltodict.py::XMLToDictTestCase::test_keep_whitespace",
                                  "tests/test_xmltodict.py::XMLToDictTestCase::test_skip_whitespace")
     assert task.patch.startswith("diff --git a/xmltodict.py b/xmltodict.py") and "__version__" not in task.patch
+
+
+def test_a_fix_naming_a_source_file_its_release_does_not_change_is_refused(pyfix):
+    fix = Fix("sqlparse==0.5.0", "0.5.1", "typo", "report\n", files=("sqlparse/engine/statement_spliter.py",))
+
+    with pytest.raises(RealFixError, match=r"statement_spliter\.py are not among the source files sqlparse==0\.5\.1 "
+                                           r"changes \(.*sqlparse/engine/statement_splitter\.py"):
+        build_task(fix, pyfix, image="never used: refused before any container")
