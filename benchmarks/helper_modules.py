@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -172,12 +173,20 @@ def _project(tree: Path, pythonpath: str) -> _Project:
     return _Project(tree, pythonpath)
 
 
+# Graders run in threads: the parsed projects are shared, and CPython 3.11's ast.parse is not
+# safe to run in two threads at once ("AST constructor recursion depth mismatch").
+_LOCK = threading.Lock()
+
+
 def helper_modules(tree: Path, pythonpath: str, test_files: Iterable[str],
                    code_under_test: Iterable[str] = ()) -> set[str]:
     """Paths (relative to `tree`) of the non-test modules `test_files` use as helpers, never one
     of `code_under_test` (the files the task's reference fix changes)."""
-    project = _project(tree, pythonpath)
-    excluded = set(code_under_test)
+    with _LOCK:
+        return _helpers(_project(tree, pythonpath), set(test_files), set(code_under_test))
+
+
+def _helpers(project: _Project, test_files: set[str], excluded: set[str]) -> set[str]:
     roots = {f for f in test_files if f in project.files}
     for test_file in list(roots):
         directory = Path(test_file).parent
