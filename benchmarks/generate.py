@@ -209,7 +209,7 @@ def related_groups(tasks: list[Task]) -> list[list[Task]]:
     first_seen: dict[object, int] = {}
     for i, task in enumerate(tasks):
         assert task.source is not None
-        keys = [("patch", task.patch)]
+        keys = [(task.source.location, "patch", task.patch)]
         keys += [(task.source.location, path, line) for path, line in changed_lines(task.source.setup_patch)]
         for key in keys:
             parent[root(i)] = root(first_seen.setdefault(key, i))

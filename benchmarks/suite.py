@@ -281,11 +281,12 @@ def suite_digest(suite: Suite) -> str:
 
 def check_suite_tasks(suite: Suite) -> list[Task]:
     """The suite's tasks, each checked to name one of the suite's projects and to have a gold
-    patch of its own (two tasks with one fix are one task counted twice)."""
+    patch of its own (two tasks of one project with one fix are one task counted twice)."""
     tasks = suite.tasks()
-    first_with: dict[str, str] = {}
+    first_with: dict[tuple[str, str], str] = {}
     for task in tasks:
-        other = first_with.setdefault(task.patch, task.instance_id)
+        # one fix on two different projects is two tasks
+        other = first_with.setdefault((task.source.location if task.source else "", task.patch), task.instance_id)
         if other != task.instance_id:
             raise TaskFormatError(f"{suite.tasks_file}: tasks {other} and {task.instance_id} have the same gold patch")
         if task.source is None:
