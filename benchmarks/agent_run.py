@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from benchmarks.suite import Suite, tree_dir
+from benchmarks.checkout import checkout_script
+from benchmarks.suite import Suite
 from benchmarks.task_suite import AgentSetup, TaskSuite
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
@@ -32,13 +33,12 @@ COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit 
 
 
 def task_repo_setup(task: Task, suite: Suite) -> str:
-    """Shell that makes /work/repo the task's repository at its base, as a git work tree."""
+    """Shell that makes /work/repo the task's repository at its base, as a git work tree whose
+    one commit is the base: a commit of the pristine tree before it would show the injected bug
+    (the gold patch reversed) to `git log -p`."""
     assert task.source is not None
     project = suite.project_for(task.source.location)
-    return f"""cp -a {tree_dir(project)} /work/repo && cd /work/repo
-git init -q && {COMMIT} pristine
-if [ -s /work/task/setup.patch ]; then git apply /work/task/setup.patch || exit 90; fi
-{COMMIT} base
+    return f"""{checkout_script(project)}git init -q && {COMMIT} base
 """
 
 

@@ -22,6 +22,7 @@ from sandbox.pool import ContainerPool
 @dataclass(frozen=True)
 class TaskRun:
     instance_id: str
+    difficulty: str
     resolved: bool
     reason: str  # the grader's verdict
     agent_exit: str
@@ -48,15 +49,33 @@ def run_suite(suite: TaskSuite, tasks: Sequence[Task], genome_dir: Path, out_dir
                                         bridge=access, limits=limits, run_id="bench")
             result = suite.grade(task, outcome.patch, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
             cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
-            return TaskRun(task.instance_id, result.resolved, result.reason, outcome.agent_exit,
+            return TaskRun(task.instance_id, task.difficulty, result.resolved, result.reason, outcome.agent_exit,
                            outcome.duration, result.duration, cost)
 
         runs = []
         for task, run in ContainerPool(workers).map_unordered(one, tasks):
             if isinstance(run, BaseException):
-                run = TaskRun(task.instance_id, False, f"harness error: {run}", "none", 0.0, 0.0, 0.0)
+                run = TaskRun(task.instance_id, task.difficulty, False, f"harness error: {run}", "none", 0.0, 0.0, 0.0)
             runs.append(run)
             on_done(run)
     runs.sort(key=lambda r: r.instance_id)
-    (out_dir / "results.json").write_text(json.dumps([asdict(r) for r in runs], indent=1))
+    summary = {"suite": suite.name, "resolved": sum(r.resolved for r in runs), "total": len(runs),
+               "by_difficulty": by_difficulty(runs), "tasks": [asdict(r) for r in runs]}
+    (out_dir / "results.json").write_text(json.dumps(summary, indent=1))
     return runs
+
+
+# Generated difficulties from easiest to hardest, then upstream fixes; others follow by name.
+DIFFICULTY_ORDER = ("one-token", "one-line", "multi-line", "two-function", "real")
+
+
+def by_difficulty(runs: Sequence[TaskRun]) -> dict[str, dict[str, float]]:
+    """Resolved, total and resolve rate for each difficulty among `runs` ("" for tasks without one)."""
+    names = sorted({r.difficulty for r in runs},
+                   key=lambda d: (DIFFICULTY_ORDER.index(d) if d in DIFFICULTY_ORDER else len(DIFFICULTY_ORDER), d))
+    rows = {}
+    for name in names:
+        chosen = [r for r in runs if r.difficulty == name]
+        resolved = sum(r.resolved for r in chosen)
+        rows[name] = {"resolved": resolved, "total": len(chosen), "rate": resolved / len(chosen)}
+    return rows

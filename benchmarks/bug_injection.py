@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from dgm.cst_mutations import BINARY_SWAPS, COMPARISON_SWAPS, ReplaceOne, swapped_operator
+from dgm.cst_mutations import BINARY_SWAPS, COMPARISON_SWAPS, swapped_operator
 
 # kind -> difficulty of its fix
 DIFFICULTY = {
@@ -120,6 +120,18 @@ class _Collector(cst.CSTVisitor):
                 self._add("dropped_statement", node, _drop_statement(i))
 
 
+class _ReplaceSites(cst.CSTTransformer):
+    """Apply every site's change in one pass over the tree the sites were found in: a second pass
+    would look for nodes of the old tree in a new one and silently change nothing."""
+
+    def __init__(self, sites: tuple[BugSite, ...]) -> None:
+        self.makes = {id(site.node): site.make for site in sites}
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[override]
+        make = self.makes.get(id(original_node))
+        return make(updated_node) if make else updated_node
+
+
 @dataclass(frozen=True)
 class Bug:
     path: str
@@ -142,17 +154,20 @@ class BugSource:
         wrapper.visit(collector)
         self.sites = collector.sites
 
+    def _apply(self, sites: tuple[BugSite, ...]) -> str:
+        return self.module.visit(_ReplaceSites(sites)).code
+
     def bug(self, *sites: BugSite) -> Bug | None:
-        """The module with `sites` applied, or None if the result does not compile or is unchanged."""
-        module = self.module
-        for site in sites:
-            module = module.visit(ReplaceOne(site.node, site.make))
-        code = module.code
+        """The module with `sites` applied, or None if the result does not compile, is unchanged,
+        or (for several sites) equals the module with fewer of them: each site must add a bug."""
+        code = self._apply(sites)
         try:
             compile(code, self.path, "exec")
         except SyntaxError:
             return None
         if code == self.original:
+            return None
+        if len(sites) > 1 and any(code == self._apply(sites[:i] + sites[i + 1:]) for i in range(len(sites))):
             return None
         kinds = sorted({s.kind for s in sites})
         difficulty = "two-function" if len(sites) > 1 else DIFFICULTY[sites[0].kind]

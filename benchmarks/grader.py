@@ -1,9 +1,10 @@
 """Grade a patch the SWE-bench way, in a fresh container.
 
 Apply the model patch (git apply, falling back to `patch --fuzz` as SWE-bench does) without
-any change to tests or test set-up, then the test patch, run exactly the listed tests, read
-per-test outcomes from a report written outside the repository, and call the task resolved
-iff every FAIL_TO_PASS test passed and every PASS_TO_PASS test passed or was skipped.
+any change to tests or test set-up (the helper modules the tests import included), then the
+test patch, run exactly the listed tests, read per-test outcomes from a report written outside
+the repository, and call the task resolved iff every FAIL_TO_PASS test passed and every
+PASS_TO_PASS test passed or was skipped.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from benchmarks.patches import drop_test_changes
-from benchmarks.suite import Project, Suite, tree_dir
+from benchmarks.checkout import SETUP_FAILED, checkout_script
+from benchmarks.helper_modules import helper_modules
+from benchmarks.patches import drop_test_changes, split_files
+from benchmarks.suite import Project, Suite, pristine_tree
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
 
 REPORT = "/work/out/report.json"
 # Exit codes of the test script that mean "a patch did not apply".
-APPLY_FAILED = {90: "the task's setup patch", 91: "the model patch", 92: "the test patch"}
+APPLY_FAILED = {SETUP_FAILED: "the task's setup patch", 91: "the model patch", 92: "the test patch"}
 
 
 class GradingError(DgmError):
@@ -40,13 +43,19 @@ class PytestReport:
     """The dgm_report plugin's JSON: exact pytest node ids."""
 
     def read(self, box) -> tuple[dict[str, str], dict[str, str]]:
+        report = self._report(box)
+        return report.get("outcomes", {}), report.get("messages", {})
+
+    def durations(self, box) -> dict[str, float]:
+        return self._report(box).get("durations", {})
+
+    def _report(self, box) -> dict:
         from sandbox.engine import SandboxError
 
         try:
-            report = json.loads(box.read(REPORT))
-            return report["outcomes"], report.get("messages", {})
-        except (SandboxError, ValueError, KeyError):
-            return {}, {}
+            return json.loads(box.read(REPORT))
+        except (SandboxError, ValueError):
+            return {}
 
 
 @dataclass(frozen=True)
@@ -58,17 +67,13 @@ class TestRun:
     output: str
     apply_log: str
     duration: float
+    test_durations: dict[str, float] = field(default_factory=dict)  # node id -> seconds
 
 
 def test_script(project: Project, tests: Sequence[str], test_timeout: int) -> str:
     pythonpath = "/opt/grading:/work/repo" + (f"/{project.pythonpath}" if project.pythonpath else "")
     return f"""set -u
-mkdir -p /work/out && cp -a {tree_dir(project)} /work/repo && cd /work/repo
-apply() {{ [ -s "$1" ] || return 0
-  git apply --whitespace=nowarn "$1" >>/work/out/apply.log 2>&1 \\
-    || patch --batch --fuzz=5 -p1 -i "$1" >>/work/out/apply.log 2>&1; }}
-apply /work/task/setup.patch || exit 90
-apply /work/task/model.patch || exit 91
+{checkout_script(project)}apply /work/task/model.patch || exit 91
 apply /work/task/test.patch || exit 92
 DGM_REPORT={REPORT} PYTHONPATH={pythonpath} python -m pytest -p dgm_report -p no:cacheprovider \\
   -o addopts="" -q --timeout={test_timeout} {" ".join(shlex.quote(t) for t in tests)}
@@ -88,12 +93,13 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
         box.put("/work/task", files)
         result = box.run()
         outcomes, messages = PytestReport().read(box)
+        durations = PytestReport().durations(box)
         try:
             apply_log = box.read("/work/out/apply.log").decode(errors="replace")
         except DgmError:
             apply_log = ""
     return TestRun(result.reason, result.exit_code, outcomes, messages,
-                   result.stdout + result.stderr, apply_log, time.monotonic() - started)
+                   result.stdout + result.stderr, apply_log, time.monotonic() - started, durations)
 
 
 @dataclass(frozen=True)
@@ -123,14 +129,24 @@ def verdict(task: Task, outcomes: dict[str, str]) -> tuple[bool, str, dict[str, 
     return True, "resolved", f2p, p2p
 
 
+def helper_paths(task: Task, project: Project) -> set[str]:
+    """The non-test modules the task's test files use as helpers (an assertion helper weakened
+    would pass the tests), except those the reference fix changes: those are under test."""
+    test_files = {t.split("::")[0] for t in (*task.fail_to_pass, *task.pass_to_pass)}
+    test_files |= {path for path, _ in split_files(task.test_patch)}
+    return helper_modules(pristine_tree(project), project.pythonpath, test_files,
+                          [path for path, _ in split_files(task.patch)])
+
+
 def grade(task: Task, model_patch: str, suite: Suite, image: str, *, log_dir: Path,
           timeout: float = 600.0, run_id: str = "grade") -> GradeResult:
     """Grade `model_patch` for `task` in a fresh container of the suite's environment `image`;
     the patch, the test output and the outcomes are kept in `log_dir`."""
     if task.source is None:
         raise GradingError(f"task {task.instance_id} has no source: grade it with SWE-bench's images")
-    patch, dropped = drop_test_changes(model_patch)
-    run = run_tests(suite, image, suite.project_for(task.source.location),
+    project = suite.project_for(task.source.location)
+    patch, dropped = drop_test_changes(model_patch, helper_paths(task, project))
+    run = run_tests(suite, image, project,
                     (*task.fail_to_pass, *task.pass_to_pass), setup_patch=task.source.setup_patch,
                     model_patch=patch, test_patch=task.test_patch, timeout=timeout, run_id=run_id)
     log_dir.mkdir(parents=True, exist_ok=True)

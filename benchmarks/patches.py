@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import PurePosixPath
 
 _HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.M)
@@ -47,9 +48,36 @@ def is_test_path(path: str) -> bool:
     )
 
 
-def drop_test_changes(diff: str) -> tuple[str, list[str]]:
-    """The diff without sections touching tests or test set-up, and the paths dropped."""
+def drop_test_changes(diff: str, helpers: Collection[str] = ()) -> tuple[str, list[str]]:
+    """The diff without sections touching tests, test set-up or the `helpers` (modules the tests
+    use as helpers), and the paths dropped."""
     kept, dropped = [], []
     for path, section in split_files(diff):
-        (dropped if is_test_path(path) else kept).append((path, section))
+        (dropped if is_test_path(path) or path in helpers else kept).append((path, section))
     return "".join(section for _, section in kept), [path for path, _ in dropped]
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
+
+
+def changed_lines(diff: str) -> set[tuple[str, int]]:
+    """(path, line) for every line a diff removes, or that a pure insertion goes before, in the
+    old file's numbering: where a diff changes its target, so diffs can be compared by location."""
+    changed = set()
+    for path, section in split_files(diff):
+        old, removing = 0, False
+        for line in section.splitlines():
+            hunk = _HUNK.match(line)
+            if hunk:
+                old, removing = int(hunk.group(1)), False
+            elif not old or line.startswith(("---", "+++")):
+                continue
+            elif line.startswith("-"):
+                changed.add((path, old))
+                old, removing = old + 1, True
+            elif line.startswith("+"):
+                if not removing:  # a replacement is located by the lines it removes
+                    changed.add((path, old))
+            elif line.startswith(" "):
+                old, removing = old + 1, False
+    return changed

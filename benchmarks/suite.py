@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidSdistFilename, canonicalize_name, parse_sdist_filename
+from packaging.version import InvalidVersion, Version
 
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
@@ -45,6 +52,9 @@ class Project:
     kind: str = "pypi"
     location: str = ""
     commit: str = ""
+    # What its tests need beyond the sandbox's pytest, as pip requirement specifiers; installed
+    # offline from wheels into the suite's environment image.
+    requirements: tuple[str, ...] = ()
 
     @property
     def requirement(self) -> str:
@@ -67,6 +77,10 @@ class Suite:
     def tasks_file(self) -> Path:
         return self.root / "tasks.jsonl"
 
+    @property
+    def manifest(self) -> Path:
+        return self.root / "suite.toml"
+
     def project_for(self, key: str) -> Project:
         for project in self.projects:
             if project.key == key:
@@ -74,9 +88,15 @@ class Suite:
         raise SuiteError(f"suite {self.name} has no project {key}")
 
     def tasks(self) -> list[Task]:
-        """The suite's tasks, each checked to name one of the suite's projects."""
+        """The suite's tasks, each checked to name one of the suite's projects and to have a gold
+        patch of its own (two tasks of one project with one fix are one task counted twice)."""
         tasks = load_tasks(self.tasks_file)
+        first_with: dict[tuple[str, str], str] = {}
         for task in tasks:
+            # one fix on two different projects is two tasks
+            other = first_with.setdefault((task.source.location if task.source else "", task.patch), task.instance_id)
+            if other != task.instance_id:
+                raise TaskFormatError(f"{self.tasks_file}: tasks {other} and {task.instance_id} have the same gold patch")
             if task.source is None:
                 raise TaskFormatError(f"{self.tasks_file}: task {task.instance_id} has no source")
             project = self.project_for(task.source.location)
@@ -123,13 +143,13 @@ def load_suite(name_or_path: str) -> Suite:
                          f"the bundled suites ({', '.join(bundled)})")
     try:
         data = tomllib.loads(manifest.read_text())
-        projects = tuple(_project(p, root, manifest) for p in data["projects"])
+        projects = tuple(_project(p, i, root, manifest) for i, p in enumerate(data["projects"]))
         return Suite(data["name"], root, projects, int(data.get("test_timeout", 60)))
     except (KeyError, TypeError, tomllib.TOMLDecodeError) as e:
         raise SuiteError(f"{manifest}: malformed suite manifest ({e!r})") from e
 
 
-def _project(entry: dict, root: Path, manifest: Path) -> Project:
+def _project(entry: dict, index: int, root: Path, manifest: Path) -> Project:
     kind = entry.get("source", "pypi")
     needed = {"pypi": ("version",), "local": ("location",), "git": ("location", "commit")}
     if kind not in needed:
@@ -137,11 +157,29 @@ def _project(entry: dict, root: Path, manifest: Path) -> Project:
     missing = [k for k in needed[kind] if not entry.get(k)]
     if missing:
         raise SuiteError(f"{manifest}: project {entry.get('name')!r} ({kind}) needs {', '.join(missing)}")
+    if kind == "pypi":
+        try:
+            Version(entry["version"])
+        except InvalidVersion as e:
+            raise SuiteError(f"{manifest}: projects[{index}].version: {entry['version']!r} is not a version") from e
     location = entry.get("location", "")
     if kind == "local" and not Path(location).is_absolute():
         location = str((root / location).resolve())
     return Project(entry["name"], entry.get("version", ""), entry.get("pythonpath", ""), entry["tests"],
-                   kind, location, entry.get("commit", ""))
+                   kind, location, entry.get("commit", ""), _requirements(entry, index, manifest))
+
+
+def _requirements(entry: dict, index: int, manifest: Path) -> tuple[str, ...]:
+    where = f"{manifest}: projects[{index}].requirements ({entry.get('name')!r})"
+    value = entry.get("requirements", [])
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise SuiteError(f"{where}: must be a list of pip requirement strings, not {value!r}")
+    for requirement in value:
+        try:
+            Requirement(requirement)
+        except InvalidRequirement as e:
+            raise SuiteError(f"{where}: {requirement!r} is not a pip requirement ({e})") from e
+    return tuple(value)
 
 
 def _cache() -> Path:
@@ -186,7 +224,8 @@ def _sdist_tree(project: Project) -> Path:
     tree = cache / f"{project.name}-{project.version}"
     if (tree / ".complete").exists():
         return tree
-    download = cache / "downloads"
+    # One download directory per requirement: a shared one would hold other versions' archives.
+    download = cache / "downloads" / f"{canonicalize_name(project.name)}-{project.version}"
     download.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
@@ -195,18 +234,42 @@ def _sdist_tree(project: Project) -> Path:
     )
     if proc.returncode != 0:
         raise SuiteError(f"cannot download the source of {project.requirement}: {proc.stderr.strip()[-500:]}")
-    archives = [p for p in download.iterdir()
-                if p.name.lower().replace("_", "-").startswith(f"{project.name.lower()}-{project.version}")]
-    if not archives:
-        raise SuiteError(f"pip downloaded no source archive for {project.requirement}")
-    unpack = cache / "unpack"
-    with tarfile.open(archives[0]) as tar:
-        top = tar.getnames()[0].split("/")[0]
-        tar.extractall(unpack, filter="data")
-    if not tree.exists():
-        (unpack / top).replace(tree)
+    archive = sdist_archive(download, project.name, project.version)
+    with tempfile.TemporaryDirectory(dir=cache, prefix="unpack-") as unpack:
+        top = unpack_sdist(archive, Path(unpack))
+        if not tree.exists():
+            top.replace(tree)
     (tree / ".complete").touch()
     return tree
+
+
+def sdist_archive(directory: Path, name: str, version: str) -> Path:
+    """The source distribution of exactly `name==version` in `directory`: names and versions are
+    compared parsed, so `x==0.5.1` never takes `x-0.5.10.tar.gz` and `my_pkg` matches `my-pkg`."""
+    wanted = (canonicalize_name(name), Version(version))
+    for path in sorted(directory.iterdir()):
+        try:
+            if parse_sdist_filename(path.name) == wanted:
+                return path
+        except (InvalidSdistFilename, InvalidVersion):
+            continue
+    raise SuiteError(f"no source distribution of {name}=={version} (.tar.gz or .zip) in {directory}")
+
+
+def unpack_sdist(archive: Path, dest: Path) -> Path:
+    """Unpack a .tar.gz or .zip source distribution into `dest`; returns its top directory."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+            zf.extractall(dest)  # zipfile drops absolute paths and `..` parts
+    else:
+        with tarfile.open(archive) as tar:
+            names = tar.getnames()
+            tar.extractall(dest, filter="data")
+    tops = {n.split("/")[0] for n in names if n.strip("/")}
+    if len(tops) != 1 or not (dest / next(iter(tops))).is_dir():
+        raise SuiteError(f"{archive}: a source distribution must hold one top directory, not {sorted(tops)[:5]}")
+    return dest / tops.pop()
 
 
 def tree_dir(project: Project) -> str:
@@ -222,20 +285,41 @@ FROM {sandbox}
 COPY --chown=0:0 projects {projects}
 COPY --chown=0:0 grading /opt/grading
 """
+# The projects' test requirements, from wheels the host downloaded into the build context, so
+# the build needs no network; installed into the venv that runs pytest.
+REQUIREMENTS_STEP = """\
+USER 0:0
+COPY wheels /tmp/wheels
+RUN /opt/venv/bin/pip install --no-index --no-compile --find-links /tmp/wheels {requirements} \\
+ && rm -rf /tmp/wheels /root/.cache
+USER 1000:1000
+"""
 
 
 def ensure_environment_image(suite: Suite) -> str:
-    """The suite's one environment image: the sandbox image plus every pristine project tree."""
+    """The suite's one environment image: the sandbox image plus every pristine project tree and
+    every project's test requirements."""
+    from sandbox.engine import SandboxError
     from sandbox.image import build_image, ensure_sandbox_image
 
     context: dict[str, bytes | Path] = {
         "projects/" + tree_dir(project).rsplit("/", 1)[1]: pristine_tree(project) for project in suite.projects
     }
     context["grading"] = Path(__file__).resolve().parent / "grading"
-    dockerfile = ENV_DOCKERFILE.format(sandbox=ensure_sandbox_image(), projects=PROJECTS_ROOT)
-    return build_image(f"dgm-env-{suite.name}", dockerfile, context)
+    sandbox = ensure_sandbox_image()
+    dockerfile = ENV_DOCKERFILE.format(sandbox=sandbox, projects=PROJECTS_ROOT)
+    requirements = sorted({r for project in suite.projects for r in project.requirements})
+    if requirements:
+        dockerfile += REQUIREMENTS_STEP.format(requirements=" ".join(shlex.quote(r) for r in requirements))
+    try:
+        return build_image(f"dgm-env-{suite.name}", dockerfile, context, requirements, wheels_for=sandbox)
+    except SandboxError as e:
+        if not requirements:
+            raise
+        named = ", ".join(f"{p.name} {list(p.requirements)}" for p in suite.projects if p.requirements)
+        raise SuiteError(f"{suite.manifest}: the projects' `requirements` ({named}) could not be installed "
+                         f"from wheels: {e}") from e
 
 
 def suite_digest(suite: Suite) -> str:
     return hashlib.sha256(suite.tasks_file.read_bytes()).hexdigest()[:12]
-

@@ -48,6 +48,7 @@ def run(
     agent: Path = typer.Option(Path("."), help="a genome directory (holding agent/ and tools/)"),
     workers: int = typer.Option(2, help="tasks at once"),
     tasks: int = typer.Option(0, help="run only the first N tasks (0: all)"),
+    task: list[str] = typer.Option([], help="run only this task (by instance id, any split); repeat for more"),
     split: str = typer.Option("train", help="train, heldout or all"),
     model: str = typer.Option("", help="litellm model string; empty: the agent's no-model policy"),
     api_base: str = typer.Option("", help="an OpenAI-compatible server for the model"),
@@ -59,7 +60,7 @@ def run(
     """Run an agent on a suite's tasks in containers and grade them."""
     from rich.table import Table
 
-    from benchmarks.bench_run import run_suite
+    from benchmarks.bench_run import by_difficulty, run_suite
     from benchmarks.task_suite import load_task_suite
     from dgm.gateway import UpstreamConfig
     from sandbox.container import Limits
@@ -69,7 +70,13 @@ def run(
     if split not in ("train", "heldout", "all"):
         raise DgmError(f"--split must be train, heldout or all, not {split!r}")
     loaded = load_task_suite(suite)
-    chosen = [t for t in loaded.tasks() if split == "all" or t.split == split]
+    unknown = set(task) - {t.instance_id for t in loaded.tasks()}
+    if unknown:
+        raise DgmError(f"--task: suite {loaded.name} has no task {', '.join(sorted(unknown))}")
+    if task:  # tasks named one by one are run whatever their split
+        chosen = [t for t in loaded.tasks() if t.instance_id in task]
+    else:
+        chosen = [t for t in loaded.tasks() if split == "all" or t.split == split]
     chosen = chosen[:tasks] if tasks else chosen
     upstream = UpstreamConfig(model, api_base or None, api_key_env or None) if model else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -84,10 +91,16 @@ def run(
         runs = run_suite(loaded, chosen, agent.resolve(), out, workers=workers, model=upstream, budget=budget,
                          limits=Limits(timeout=timeout), on_done=done)
     table = Table(title=f"{loaded.name}: {sum(r.resolved for r in runs)}/{len(runs)} resolved")
-    for column in ("task", "resolved", "agent exit", "verdict", "cost $"):
+    for column in ("task", "difficulty", "resolved", "agent exit", "verdict", "cost $"):
         table.add_column(column)
     for r in runs:
-        table.add_row(r.instance_id, "[green]yes[/green]" if r.resolved else "[red]no[/red]", r.agent_exit,
-                      r.reason[:60], f"{r.cost:.4f}")
+        table.add_row(r.instance_id, r.difficulty, "[green]yes[/green]" if r.resolved else "[red]no[/red]",
+                      r.agent_exit, r.reason[:60], f"{r.cost:.4f}")
     console.print(table)
+    rates = Table(title="resolve rate by difficulty")
+    for column in ("difficulty", "resolved", "rate"):
+        rates.add_column(column)
+    for name, row in by_difficulty(runs).items():
+        rates.add_row(name or "(none)", f"{row['resolved']}/{row['total']}", f"{100 * row['rate']:.0f} %")
+    console.print(rates)
     console.print(f"results: {out / 'results.json'}")

@@ -14,8 +14,9 @@ from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 GENOME = Path(__file__).resolve().parent.parent
 
 
-def test_bench_run_resolves_tasks_whose_model_sends_the_fix(tmp_path):
-    tasks = [t for t in load_suite("pyfix").tasks() if t.split == "train"][:2]
+def test_bench_run_resolves_tasks_whose_model_sends_the_fix_and_reports_each_difficulty(tmp_path):
+    train = [t for t in load_suite("pyfix").tasks() if t.split == "train"]
+    tasks = [next(t for t in train if t.difficulty == d) for d in ("one-token", "one-line")]
 
     def model(body: dict) -> ScriptedReply:
         messages = body["messages"]
@@ -28,15 +29,19 @@ def test_bench_run_resolves_tasks_whose_model_sends_the_fix(tmp_path):
     with ScriptedLLMServer(model) as server:
         result = subprocess.run(
             [sys.executable, "-m", "dgm", "bench", "run", "--suite", "pyfix", "--agent", str(GENOME),
-             "--tasks", "2", "--workers", "2", "--model", "openai/scripted", "--api-base", server.url,
-             "--out", str(tmp_path)],
+             *(a for t in tasks for a in ("--task", t.instance_id)), "--workers", "2",
+             "--model", "openai/scripted", "--api-base", server.url, "--out", str(tmp_path)],
             capture_output=True, text=True, timeout=900,
         )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "pyfix: 2/2 resolved" in result.stdout
-    runs = json.loads((tmp_path / "results.json").read_text())
+    assert "resolve rate by difficulty" in result.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    runs = results["tasks"]
     assert [r["instance_id"] for r in runs] == sorted(t.instance_id for t in tasks)
     assert all(r["resolved"] and r["agent_exit"] == "submitted" for r in runs)
+    assert results["by_difficulty"] == {"one-token": {"resolved": 1, "total": 1, "rate": 1.0},
+                                        "one-line": {"resolved": 1, "total": 1, "rate": 1.0}}
     assert (tmp_path / "llm_calls.jsonl").read_text().count("\n") == 4
 
 

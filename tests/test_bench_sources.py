@@ -1,5 +1,5 @@
 """Suites whose projects come from a local directory or a git repository at a commit (not only
-PyPI) build an environment and grade: gold 100 %, empty 0 %."""
+PyPI), and name test requirements, build an environment and grade: gold 100 %, empty 0 %."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import sys
 GOOD = "def double(x):\n    return x * 2\n\n\ndef zero():\n    return 0\n"
 BAD = GOOD.replace("x * 2", "x * 3")
 TESTS = "from toy import double, zero\n\n\ndef test_double():\n    assert double(3) == 6\n\n\ndef test_zero():\n    assert zero() == 0\n"
+# Needs a package the sandbox image does not hold: it must come from the project's requirements.
+TESTS_NEEDING_TOML = "import toml\n\n" + TESTS.replace("== 0\n", "== toml.loads('z = 0')['z']\n")
 
 
 def _patch(before: str, after: str) -> str:
@@ -18,11 +20,11 @@ def _patch(before: str, after: str) -> str:
     return "diff --git a/toy.py b/toy.py\n" + body
 
 
-def _project(root):
+def _project(root, tests: str = TESTS):
     root.mkdir()
     (root / "toy.py").write_text(GOOD)
     (root / "tests").mkdir()
-    (root / "tests" / "test_toy.py").write_text(TESTS)
+    (root / "tests" / "test_toy.py").write_text(tests)
     return root
 
 
@@ -33,10 +35,10 @@ def _task(instance_id: str, kind: str, location: str) -> dict:
             "source": {"kind": kind, "location": location, "setup_patch": _patch(GOOD, BAD)}}
 
 
-def test_local_and_git_projects_validate(tmp_path):
+def test_local_and_git_projects_with_test_requirements_validate(tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
-    _project(suite / "toy-local")
+    _project(suite / "toy-local", TESTS_NEEDING_TOML)
     repo = _project(tmp_path / "toy-git")
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
@@ -45,7 +47,8 @@ def test_local_and_git_projects_validate(tmp_path):
     (repo / "toy.py").write_text("broken later\n")  # the working tree moves on; the commit is what counts
     (suite / "suite.toml").write_text(
         'name = "toys"\n\n'
-        '[[projects]]\nname = "toy-local"\nsource = "local"\nlocation = "toy-local"\ntests = "tests"\n\n'
+        '[[projects]]\nname = "toy-local"\nsource = "local"\nlocation = "toy-local"\ntests = "tests"\n'
+        'requirements = ["toml==0.10.2"]\n\n'
         f'[[projects]]\nname = "toy-git"\nsource = "git"\nlocation = "{repo}"\ncommit = "{commit}"\ntests = "tests"\n'
     )
     tasks = [_task("local-1", "local", str(suite / "toy-local")), _task("git-1", "git", str(repo))]

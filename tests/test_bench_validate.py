@@ -1,5 +1,6 @@
-"""`dgm bench validate`: the bundled suite's harness is right (gold 100 %, empty 0 %), and a
-malformed suite is a one-line error naming the file, line and field."""
+"""`dgm bench validate`: the bundled suite's harness is right (gold 100 %, empty 0 %), its
+held-out split repeats no training task, and a malformed suite is a one-line error naming the
+file, line and field."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 
+from benchmarks.generate import related_groups
 from benchmarks.suite import load_suite
 
 
@@ -22,6 +24,9 @@ def test_the_bundled_suite_validates_at_100_and_0_percent(tmp_path):
     assert len({t.repo for t in tasks}) >= 6
     assert {t.difficulty for t in tasks} >= {"one-token", "multi-line", "two-function"}
     assert any(t.split == "heldout" for t in tasks)
+    generated = [t for t in tasks if t.difficulty != "real"]
+    # no held-out task shares a gold patch or an injected location with a training task
+    assert all(len({t.split for t in group}) == 1 for group in related_groups(generated))
     result = _dgm("bench", "validate", "pyfix", "--workers", "2", "--logs", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"gold resolved {len(tasks)}/{len(tasks)} (100 %), empty resolved 0/{len(tasks)} (0 %)" in " ".join(result.stdout.split())
@@ -39,3 +44,14 @@ def test_a_malformed_task_file_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert f"{suite_dir / 'tasks.jsonl'}:2: field 'FAIL_TO_PASS' is missing" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_two_tasks_with_one_gold_patch_are_refused(tmp_path):
+    suite_dir = tmp_path / "dup"
+    shutil.copytree(load_suite("pyfix").root, suite_dir)
+    first = json.loads((suite_dir / "tasks.jsonl").read_text().splitlines()[0])
+    twin = {**first, "instance_id": first["instance_id"] + "-twin"}
+    (suite_dir / "tasks.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(twin) + "\n")
+    result = _dgm("bench", "validate", str(suite_dir))
+    assert result.returncode == 1
+    assert f"tasks {first['instance_id']} and {twin['instance_id']} have the same gold patch" in " ".join(result.stderr.split())
