@@ -166,19 +166,36 @@ def _pattern_edits(pattern: str) -> Iterator[str]:
 
 
 def _regex_literal(site: Site, node: cst.SimpleString) -> bool:
-    """A string that is a pattern: an argument of re.X(...) / pattern.X(...), or named like one."""
+    """A string that is a pattern: the first argument of re.X(...), or assigned to a name like one."""
     parent = site.parents.get(node)
     call = site.parents.get(parent) if isinstance(parent, cst.Arg) else None
-    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in REGEX_FUNCTIONS:
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in REGEX_FUNCTIONS \
+            and site.code(call.func.value) == "re":
         return call.args[0].value is node
     return isinstance(parent, cst.Assign) and any(
         re.search(r"re$|regex|pattern|_re_", site.code(t.target), re.I) for t in parent.targets)
 
 
-def regex(site: Site) -> Iterator[Edit]:
-    for node in site.nodes(cst.SimpleString):
-        if not _regex_literal(site, node):
+def _compiled_here(site: Site) -> list[cst.SimpleString]:
+    """Patterns compiled at module level into names this line uses (`WORD.findall(s)`): the
+    line that runs a regular expression is suspicious, the fix goes where it is written."""
+    used = {n.value for n in site.nodes(cst.Name)}
+    found = []
+    for statement in site.module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
             continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) and small.value.args \
+                    and isinstance(small.value.args[0].value, cst.SimpleString) \
+                    and any(isinstance(t.target, cst.Name) and t.target.value in used for t in small.targets) \
+                    and site.code(small.value.func) in ("re.compile", "compile"):
+                found.append(small.value.args[0].value)
+    return found
+
+
+def regex(site: Site) -> Iterator[Edit]:
+    literals = [n for n in site.nodes(cst.SimpleString) if _regex_literal(site, n)]
+    for node in dict.fromkeys([*literals, *_compiled_here(site)]):
         pattern = ast.literal_eval(node.value)
         if not isinstance(pattern, str):
             continue
