@@ -18,6 +18,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from agent.repair.snippet_runner import matches  # the same comparison the generated test makes
 from agent.repair.testrun import SNIPPETS
 
 FENCE = re.compile(r"^([ \t]*)(```|~~~)[ \t]*([\w+-]*)[^\n]*\n(.*?)^\1\2[ \t]*$", re.M | re.S)
@@ -90,8 +91,7 @@ def _looks_like_code(text: str, lang: str) -> bool:
         tree = ast.parse(text)
     except SyntaxError:
         return False
-    return any(not (isinstance(s, ast.Expr) and not isinstance(s.value, (ast.Call, ast.Await))) for s in tree.body) \
-        or any(isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) for s in tree.body)
+    return any(not isinstance(s, ast.Expr) or isinstance(s.value, (ast.Call, ast.Await)) for s in tree.body)
 
 
 def _statements(code: str) -> list[Example]:
@@ -165,46 +165,66 @@ def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
+def _check_examples(block: Block, seen: list[dict], reproduction: Reproduction) -> list[Example]:
+    """Checks from each example's own quoted output or exception; returns the examples that do
+    what the issue shows but not what it says they should (their check comes from the prose)."""
+    reported_wrong: list[Example] = []
+    for example, obs in zip(block.examples, seen):
+        error = obs["error"]
+        if error and error["type"] in ("SyntaxError", "ModuleNotFoundError"):
+            break  # not runnable here: a placeholder, or a module the repository does not have
+        if error:
+            shown = _last_error(example.want) if _is_traceback(example.want) else ""
+            wanted = reproduction.should_raise
+            if wanted and wanted != error["type"] and not shown:
+                example.check = {"kind": "raises", "error": wanted}
+            else:
+                example.check = {"kind": "no_error"}
+            break
+        want = example.want
+        if not want or ADDRESS.search(want):
+            continue
+        if _is_traceback(want):
+            example.check = {"kind": "raises", "error": _last_error(want)}  # shown raising, it does not
+        elif example.expected or not matches(want, obs):
+            example.check = {"kind": "output", "want": want}
+        else:
+            reported_wrong.append(example)
+    return reported_wrong
+
+
+def _check_printed(block: Block, seen: list[dict], reproduction: Reproduction) -> None:
+    """A check on what the whole block printed: against an output block quoted after it, or
+    against the values the prose says it gave and should give."""
+    printed = "".join(o["output"] for o in seen)
+    last = block.examples[len(seen) - 1]
+    if block.shown_output:
+        if block.shown_expected or not matches(block.shown_output, {"output": printed, "str": None}):
+            last.check = {"kind": "stdout", "want": block.shown_output}
+        elif not ADDRESS.search(block.shown_output):
+            last.check = {"kind": "not_stdout", "want": block.shown_output}
+        return
+    if not printed.strip():
+        return
+    lines = [{"output": line + "\n", "str": None} for line in printed.splitlines()]
+    values = [v for v in reproduction.expected_values if not any(matches(v, o) for o in lines)]
+    if values:
+        last.check = {"kind": "stdout", "want": max(values, key=lambda v: max(
+            _similarity(v, line) for line in printed.splitlines()))}
+    elif any(matches(v, o) for v in reproduction.actual_values for o in lines):
+        last.check = {"kind": "not_stdout", "want": printed.strip()}
+
+
 def decide(reproduction: Reproduction, observed: dict[str, list[dict]]) -> list[Block]:
     """Give each example the check the issue implies, from what the snippets did on the unfixed
-    code; return the blocks that then fail (the reproduction), dropping the rest."""
-    from agent.repair.snippet_runner import matches  # the same comparison the test makes
-
-    failing: list[Block] = []
+    code (`observed`: block name -> one observation per example run); return the blocks that
+    got a check. The most specific evidence wins: an example's own output, then the block's."""
+    checked: list[Block] = []
     for block in reproduction.blocks:
         seen = observed.get(block.name, [])
-        reported_wrong: list[Example] = []  # examples doing what the issue shows, not what it wants
-        for example, obs in zip(block.examples, seen):
-            error = obs["error"]
-            if error and error["type"] in ("SyntaxError", "ModuleNotFoundError"):
-                break  # not runnable here: a placeholder, or a module the repository does not have
-            if error:
-                shown = _last_error(example.want) if _is_traceback(example.want) else ""
-                wanted = reproduction.should_raise
-                if wanted and wanted != error["type"] and not shown:
-                    example.check = {"kind": "raises", "error": wanted}
-                else:
-                    example.check = {"kind": "no_error"}
-                break
-            want = example.want
-            if not want or ADDRESS.search(want):
-                continue
-            if _is_traceback(want):
-                example.check = {"kind": "raises", "error": _last_error(want)}  # shown raising, it does not
-            elif example.expected or not matches(want, obs):
-                example.check = {"kind": "output", "want": want}
-            else:
-                reported_wrong.append(example)
-        if block.shown_output and seen and not any(e.check for e in block.examples):
-            whole = {"output": "".join(o["output"] for o in seen), "str": None}
-            last = block.examples[min(len(seen), len(block.examples)) - 1]
-            if block.shown_expected or not matches(block.shown_output, whole):
-                last.check = {"kind": "stdout", "want": block.shown_output}
-            elif not ADDRESS.search(block.shown_output):
-                last.check = {"kind": "not_stdout", "want": block.shown_output}
-        if block.error and seen and not any(e.check for e in block.examples) and seen[-1]["error"] is None:
-            if reproduction.should_raise == block.error:
-                block.examples[len(seen) - 1].check = {"kind": "raises", "error": block.error}
+        if not seen:
+            continue
+        reported_wrong = _check_examples(block, seen, reproduction)
         if reported_wrong and not any(e.check for e in block.examples):
             values = [v for v in reproduction.expected_values if not any(matches(v, o) for o in seen)]
             if values:  # the stated value most like the wrong one is what that example should give
@@ -213,17 +233,11 @@ def decide(reproduction: Reproduction, observed: dict[str, list[dict]]) -> list[
                 example.check = {"kind": "output", "want": value}
             else:
                 reported_wrong[-1].check = {"kind": "not_output", "want": reported_wrong[-1].want}
-        printed = "".join(o["output"] for o in seen)
-        if printed.strip() and seen and not any(e.check for e in block.examples):
-            # What the block printed, against the values the prose says it gave and should give.
-            last = block.examples[len(seen) - 1]
-            lines = [{"output": line + "\n", "str": None} for line in printed.splitlines()]
-            values = [v for v in reproduction.expected_values if not any(matches(v, o) for o in lines)]
-            if values:
-                last.check = {"kind": "stdout", "want": max(values, key=lambda v: max(
-                    _similarity(v, line) for line in printed.splitlines()))}
-            elif any(matches(v, o) for v in reproduction.actual_values for o in lines):
-                last.check = {"kind": "not_stdout", "want": printed.strip()}
+        if not any(e.check for e in block.examples) and block.error and seen[-1]["error"] is None \
+                and reproduction.should_raise == block.error:
+            block.examples[len(seen) - 1].check = {"kind": "raises", "error": block.error}
+        if not any(e.check for e in block.examples):
+            _check_printed(block, seen, reproduction)
         if any(e.check for e in block.examples):
-            failing.append(block)
-    return failing
+            checked.append(block)
+    return checked
