@@ -44,6 +44,7 @@ def localise(runner: Runner, target: Target, issue: str, budget: Budget, traject
     first = runner.run(failing, timeout=budget.test_timeout, first_failure=True)
     frames = traceback_frames(first.output, runner.repo)
     target.errors = exception_types(first.output)
+    target.lookup_failure = "NoneType" in first.output or bool({"KeyError", "IndexError"} & set(target.errors))
     files = {test_file(t) for t in failing}
     passing = [t for t, o in target.baseline.outcomes.items() if o == "passed"]
     nearby = [t for t in passing if test_file(t) in files]
@@ -84,7 +85,7 @@ def search(runner: Runner, suspects: list[Suspect], target: Target, budget: Budg
     """Try candidates line by line, most suspicious first; leave the first accepted one applied."""
     parsed: dict[str, ParsedFile | None] = {}
     tried = 0
-    templates = ordered(target.errors)
+    templates = ordered(target.lookup_failure)
     for suspect in suspects:
         if suspect.path not in parsed:
             try:

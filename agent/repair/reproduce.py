@@ -27,6 +27,7 @@ class Target:
     baseline: TestRun  # the suite before any edit
     suite: list[str]  # test files that can be collected: the rest of the tests, run once per accepted edit
     errors: list[str] = field(default_factory=list)  # exception types the failing tests raise
+    lookup_failure: bool = False  # the failure is a None, a missing key or index: guards first
     wanted: str = ""  # the exception type the issue says should be raised
 
 
@@ -86,12 +87,25 @@ def _from_snippets(runner: Runner, reproduction: snippets.Reproduction, budget: 
 
 
 def reproduce(runner: Runner, issue: str, budget: Budget, trajectory) -> Target:
+    """Tests the issue names, when they fail: their files are the rest of the tests (quick, and
+    what such an issue is graded on). Otherwise the suite, file by file, with a test made from
+    the issue's snippets, or the suite's own failures."""
+    named = issue_test_ids(issue)
+    files = [f for f in dict.fromkeys(test_file(t) for t in named) if (runner.repo / f).is_file()]
+    if files:
+        baseline = runner.run(files, timeout=budget.suite_timeout)
+        trajectory.write("repair", step="baseline", files=files, exit_code=baseline.exit_code,
+                         outcomes=len(baseline.outcomes), failed=baseline.failed()[:20])
+        failing = _named(runner, issue, baseline, budget)
+        if failing:
+            return Target(failing, baseline, files)
     suite = collect(runner, budget, trajectory)
     baseline = runner.run(suite, timeout=budget.suite_timeout)
     trajectory.write("repair", step="baseline", files=len(suite), exit_code=baseline.exit_code,
                      outcomes=len(baseline.outcomes), failed=baseline.failed()[:20])
     reproduction = snippets.from_issue(issue)
-    failing = _named(runner, issue, baseline, budget) + _from_snippets(runner, reproduction, budget, trajectory)
+    failing = ([] if files else _named(runner, issue, baseline, budget)) + \
+        _from_snippets(runner, reproduction, budget, trajectory)
     if not failing:  # the whole suite is the reproduction
         failing = [t for t in baseline.failed() if "::" in t] or baseline.failed()
     return Target(failing, baseline, suite, wanted=reproduction.should_raise)

@@ -252,9 +252,10 @@ TEMPLATES: list[Template] = [
 GUARDS: list[Template] = [guard, catch, bounds]
 
 
-def ordered(errors: Sequence[str]) -> list[Template]:
-    """The template order for a bug that raised `errors`: a crash is most often fixed by a guard."""
-    return [*GUARDS, *(t for t in TEMPLATES if t not in GUARDS)] if errors else list(TEMPLATES)
+def ordered(lookup_failure: bool) -> list[Template]:
+    """The template order: a failure on None or on a missing key or index is most often fixed by
+    a guard; anything else (a TypeError from swapped arguments, a wrong value) by a token edit."""
+    return [*GUARDS, *(t for t in TEMPLATES if t not in GUARDS)] if lookup_failure else list(TEMPLATES)
 
 
 class _ReplaceAll(cst.CSTTransformer):
