@@ -27,8 +27,8 @@ def _subjects(site: Site, statement: cst.CSTNode) -> list[cst.BaseExpression]:
     found: dict[str, cst.BaseExpression] = {}
     for node in site.on_line:
         if isinstance(node, cst.Name):
-            if site.contexts.get(node) is not ExpressionContext.LOAD or hasattr(builtins, node.value) \
-                    or isinstance(site.parents.get(node), cst.Attribute) and site.parents[node].attr is node:
+            attribute_name = isinstance(site.parents.get(node), cst.Attribute) and site.parents[node].attr is node
+            if site.contexts.get(node) is not ExpressionContext.LOAD or hasattr(builtins, node.value) or attribute_name:
                 continue
         elif not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
                   and site.contexts.get(node) is ExpressionContext.LOAD):
