@@ -12,6 +12,8 @@ from pathlib import Path
 
 IMPORT = "<import>"  # the spectrum plugin's pseudo test id for import-time lines
 NATIVE_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+RAISED = re.compile(r"^(?:E\s+)?(?:[\w.]+\.)?(\w+(?:Error|Exception))(?::|$)", re.M)
+TRACEBACK_WEIGHT, TRACEBACK_DECAY = 1.0, 0.5  # innermost frame +1, the next +0.5, ...
 
 
 @dataclass(frozen=True, order=True)
@@ -42,6 +44,12 @@ def traceback_frames(output: str, repo: Path) -> list[tuple[str, int]]:
         if relative.endswith(".py") and not is_test_path(relative) and (relative, int(line)) not in frames:
             frames.append((relative, int(line)))
     return frames[::-1]
+
+
+def exception_types(output: str) -> list[str]:
+    """Exceptions the failing tests raised (not assertion failures), in order of appearance."""
+    found = [e for e in RAISED.findall(output) if e not in ("AssertionError", "Failed")]
+    return list(dict.fromkeys(found))
 
 
 def ochiai(coverage: Mapping[str, Mapping[str, Iterable[int]]], failing: set[str],
@@ -82,12 +90,18 @@ def enclosing_functions(repo: Path, paths: Iterable[str]) -> dict[tuple[str, int
 
 def rank(repo: Path, frames: list[tuple[str, int]], scores: dict[tuple[str, int], float], hint: str,
          limit: int) -> list[Suspect]:
-    """Traceback lines (innermost first), then the spectrum's, highest first. Ties (common with few
-    passing tests) go first to lines in a function that is in a traceback, then to lines in a
-    function the issue names, then to later lines (where a wrong value is returned)."""
+    """Lines by spectrum score plus a traceback weight (1 for the innermost frame, halving
+    outwards), so the line that raised leads, then lines both suspicious and on the traceback.
+    Ties (common with few passing tests) go first to lines in a function that is in a traceback,
+    then to lines in a function the issue names, then to later lines (where a wrong value is
+    returned)."""
     functions = enclosing_functions(repo, [p for p, _ in frames] + [p for p, _ in scores])
     in_traceback = {(p, functions.get((p, n))) for p, n in frames}
     words = set(re.findall(r"\w+", hint.lower()))
+    combined = {site: score for site, score in scores.items() if score > 0}
+    for depth, site in enumerate(frames):
+        combined[site] = scores.get(site, 0.0) + TRACEBACK_WEIGHT * TRACEBACK_DECAY ** depth
+    on_traceback = set(frames)
 
     def key(item: tuple[tuple[str, int], float]) -> tuple:
         (path, line), score = item
@@ -95,14 +109,5 @@ def rank(repo: Path, frames: list[tuple[str, int]], scores: dict[tuple[str, int]
         named = function is not None and function.strip("_").lower() in words
         return (-round(score, 6), (path, function) not in in_traceback, not named, path, -line)
 
-    suspects: list[Suspect] = []
-    seen: set[tuple[str, int]] = set()
-    for path, line in frames:
-        if (path, line) not in seen:
-            seen.add((path, line))
-            suspects.append(Suspect(path, line, scores.get((path, line), 1.0), "traceback"))
-    for (path, line), score in sorted(scores.items(), key=key):
-        if (path, line) not in seen and score > 0:
-            seen.add((path, line))
-            suspects.append(Suspect(path, line, score))
-    return suspects[:limit]
+    return [Suspect(path, line, score, "traceback" if (path, line) in on_traceback else "spectrum")
+            for (path, line), score in sorted(combined.items(), key=key)[:limit]]

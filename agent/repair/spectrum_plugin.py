@@ -22,6 +22,8 @@ _outcomes: dict[str, str] = {}
 _coverage: dict[str, dict[str, list[int]]] = {}
 _frames: dict[str, list[list]] = {}
 _wanted: dict[str, bool] = {}  # co_filename -> traced?
+_collected: list[str] = []  # node ids of the tests collected
+_errors: dict[str, str] = {}  # collector node id (a test file) -> the end of its collection error
 
 
 def _is_test_file(path: str) -> bool:
@@ -113,12 +115,18 @@ def pytest_runtest_logreport(report):
         _outcomes.setdefault(report.nodeid, "passed" if report.passed else "skipped")
 
 
+def pytest_itemcollected(item):
+    _collected.append(item.nodeid)
+
+
 def pytest_collectreport(report):
     if report.failed:  # an import error in a test file fails every test in it
         _outcomes[report.nodeid or "<collection>"] = "failed"
+        _errors[report.nodeid or "<collection>"] = str(report.longrepr)[-400:]
 
 
 def pytest_sessionfinish(session, exitstatus):
     if _OUT:
         with open(_OUT, "w") as f:
-            json.dump({"outcomes": _outcomes, "coverage": _coverage, "frames": _frames}, f)
+            json.dump({"outcomes": _outcomes, "coverage": _coverage, "frames": _frames, "collected": _collected,
+                       "errors": _errors}, f)

@@ -1,92 +1,20 @@
 """Repair templates: small edits of the code on one line, each a function from a `Site` (the
-parsed module and the line) to `Edit`s. TEMPLATES is the order they are tried in; a variant may
-reorder, drop or add templates here."""
+parsed module and the line) to `Edit`s. TEMPLATES is the order they are tried in (the shapes of
+real fixes are in guards.py); a variant may reorder, drop or add templates here."""
 
 from __future__ import annotations
 
 import builtins
+import difflib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import (ExpressionContext, ExpressionContextProvider, MetadataWrapper,
-                             ParentNodeProvider, PositionProvider)
+from libcst.metadata import ExpressionContext
 
-MAX_SPAN = 2  # an expression counts as "on" a line if it covers it and spans at most 3 lines
+from agent.repair.guards import bounds, catch, convert, delete, guard, regex
+from agent.repair.site import Candidate, Edit, ParsedFile, Site, with_whitespace
+
 MAX_NAMES = 8  # replacement names tried per variable, so one line cannot eat the budget
-
-
-@dataclass(frozen=True)
-class Edit:
-    old: cst.CSTNode
-    new: cst.CSTNode
-
-
-@dataclass(frozen=True)
-class Candidate:
-    path: str
-    line: int
-    template: str
-    description: str
-    source: str  # the whole edited file
-
-
-@dataclass
-class Site:
-    """One line of one parsed module, with the metadata templates need."""
-
-    module: cst.Module
-    line: int
-    positions: dict
-    parents: dict
-    contexts: dict
-    on_line: list[cst.CSTNode] = field(default_factory=list)  # in source order
-    memo: dict = field(default_factory=dict)  # per-file cache shared by its sites (e.g. a function's locals)
-
-    def nodes(self, kind: type | tuple[type, ...]) -> list:
-        return [n for n in self.on_line if isinstance(n, kind)]
-
-    def statements(self) -> list[cst.CSTNode]:
-        """Statements starting on the line: simple statement lines and compound statements."""
-        return [n for n in self.on_line if isinstance(n, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
-                and self.positions[n].start.line == self.line]
-
-    def function(self, node: cst.CSTNode) -> cst.FunctionDef | None:
-        while node is not None and not isinstance(node, cst.FunctionDef):
-            node = self.parents.get(node)
-        return node
-
-    def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node).strip()
-
-
-class ParsedFile:
-    """A module parsed once, giving a `Site` for any of its lines."""
-
-    def __init__(self, path: str, source: str) -> None:
-        self.path, self.source = path, source
-        wrapper = MetadataWrapper(cst.parse_module(source))
-        self.module = wrapper.module  # metadata is keyed by the wrapper's copy of the tree
-        self.positions = dict(wrapper.resolve(PositionProvider))
-        self.parents = dict(wrapper.resolve(ParentNodeProvider))
-        self.contexts = dict(wrapper.resolve(ExpressionContextProvider))
-        self._memo: dict = {}
-        self._order = sorted(self.positions, key=lambda n: (self.positions[n].start.line,
-                                                            self.positions[n].start.column))
-
-    def site(self, line: int) -> Site:
-        on_line = [n for n in self._order
-                   if self.positions[n].start.line <= line <= self.positions[n].end.line
-                   and (self.positions[n].end.line - self.positions[n].start.line <= MAX_SPAN
-                        or self.positions[n].start.line == line)]
-        return Site(self.module, line, self.positions, self.parents, self.contexts, on_line, self._memo)
-
-
-def _with_whitespace(new: cst.CSTNode, old: cst.CSTNode) -> cst.CSTNode:
-    """`new` operator with `old`'s surrounding whitespace, where both have it."""
-    changes = {a: getattr(old, a) for a in ("whitespace_before", "whitespace_after")
-               if hasattr(old, a) and hasattr(new, a)}
-    return new.with_changes(**changes)
 
 
 COMPARISONS: dict[type, Sequence[type]] = {
@@ -114,16 +42,16 @@ AUGMENTED: dict[type, Sequence[type]] = {
 def comparison_swap(site: Site) -> Iterator[Edit]:
     for target in site.nodes(cst.ComparisonTarget):
         for alternative in COMPARISONS.get(type(target.operator), ()):
-            yield Edit(target, target.with_changes(operator=_with_whitespace(alternative(), target.operator)))
+            yield Edit(target, target.with_changes(operator=with_whitespace(alternative(), target.operator)))
 
 
 def operator_swap(site: Site) -> Iterator[Edit]:
     for node in site.nodes((cst.BinaryOperation, cst.BooleanOperation)):
         for alternative in ARITHMETIC.get(type(node.operator), ()):
-            yield Edit(node, node.with_changes(operator=_with_whitespace(alternative(), node.operator)))
+            yield Edit(node, node.with_changes(operator=with_whitespace(alternative(), node.operator)))
     for node in site.nodes(cst.AugAssign):
         for alternative in AUGMENTED.get(type(node.operator), ()):
-            yield Edit(node, node.with_changes(operator=_with_whitespace(alternative(), node.operator)))
+            yield Edit(node, node.with_changes(operator=with_whitespace(alternative(), node.operator)))
 
 
 def _plus(expression: cst.BaseExpression, delta: int) -> cst.BaseExpression:
@@ -296,27 +224,96 @@ def statement_swap(site: Site) -> Iterator[Edit]:
                 yield Edit(block, block.with_changes(body=swapped))
 
 
+def own_class(site: Site) -> Iterator[Edit]:
+    """`C(...)` inside a method of class C made `type(self)(...)`, so subclasses get their own type."""
+    for call in site.nodes(cst.Call):
+        if not isinstance(call.func, cst.Name):
+            continue
+        node, function = call, site.function(call)
+        while node is not None and not isinstance(node, cst.ClassDef):
+            node = site.parents.get(node)
+        params = function.params.params if function is not None else ()
+        if node is None or node.name.value != call.func.value or not params:
+            continue
+        decorators = {site.code(d.decorator) for d in function.decorators}
+        if "staticmethod" not in decorators:
+            first = params[0].name.value
+            new = cst.Name(first) if "classmethod" in decorators else cst.parse_expression(f"type({first})")
+            yield Edit(call, call.with_changes(func=new))
+
+
 Template = Callable[[Site], Iterator[Edit]]
-# Tried in this order at each suspicious line: the likeliest one-token slips first.
+# Tried in this order at each suspicious line: the likeliest one-token slips first, then the
+# shapes of real fixes.
 TEMPLATES: list[Template] = [
     comparison_swap, operator_swap, negation, off_by_one, constant_change, missing_return,
-    call_arguments, wrong_variable, statement_swap,
+    call_arguments, wrong_variable, statement_swap, regex, guard, bounds, catch, convert, own_class, delete,
 ]
+GUARDS: list[Template] = [guard, catch, bounds]
 
 
-def candidates(parsed: ParsedFile, line: int, templates: Sequence[Template] = TEMPLATES) -> Iterator[Candidate]:
-    """Every distinct, parseable edit of `line`, template by template."""
-    site = parsed.site(line)
+def ordered(lookup_failure: bool) -> list[Template]:
+    """The template order: a failure on None or on a missing key or index is most often fixed by
+    a guard; anything else (a TypeError from swapped arguments, a wrong value) by a token edit."""
+    return [*GUARDS, *(t for t in TEMPLATES if t not in GUARDS)] if lookup_failure else list(TEMPLATES)
+
+
+class _ReplaceAll(cst.CSTTransformer):
+    def __init__(self, old: set[cst.CSTNode], new: cst.CSTNode) -> None:
+        self.old, self.new = old, new
+
+    def on_leave(self, original_node, updated_node):
+        return self.new if original_node in self.old else updated_node
+
+
+def _twins(parsed: ParsedFile, site: Site, node: cst.CSTNode) -> set[cst.CSTNode]:
+    """Other copies of `node`'s code in the same function: a fix is often the same edit on
+    several lines (each comparison of a loop, both branches of an if)."""
+    if isinstance(node, (cst.Name, cst.BaseSuite, cst.BaseStatement, cst.Module, cst.SimpleString)):
+        return set()
+    function = site.function(node)
+    code = site.code(node)
+    if function is None or len(code) < 3:
+        return set()
+    key = ("twins", function)
+    if key not in site.memo:  # each function's nodes by type and code, built once per file
+        scope = parsed.positions[function]
+        index: dict[tuple[type, str], set[cst.CSTNode]] = {}
+        for n in parsed.positions:
+            if scope.start.line <= parsed.positions[n].start.line <= scope.end.line \
+                    and isinstance(n, (cst.BaseExpression, cst.ComparisonTarget)) and site.function(n) is function:
+                index.setdefault((type(n), site.code(n)), set()).add(n)
+        site.memo[key] = index
+    return site.memo[key].get((type(node), code), set()) - {node}
+
+
+def _describe(old: str, new: str) -> str:
+    """The changed lines, as `-old +new` (built from the sources: a new node alone may not print)."""
+    changed = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), n=0, lineterm="")
+               if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    return " | ".join(line.strip() if len(line.strip()) < 2 else line[0] + line[1:].strip() for line in changed)[:300]
+
+
+def candidates(parsed: ParsedFile, line: int, templates: Sequence[Template] = TEMPLATES,
+               errors: Sequence[str] = (), wanted: str = "") -> Iterator[Candidate]:
+    """Every distinct, parseable edit of `line`, template by template; an edit of code that
+    recurs in the function is also tried on every copy at once."""
+    site = parsed.site(line, tuple(errors), wanted)
     seen = {parsed.source}
     for template in templates:
         for edit in template(site):
-            try:
-                source = parsed.module.deep_replace(edit.old, edit.new).code
-                compile(source, parsed.path, "exec")
-            except Exception:  # an edit that does not make valid Python is no candidate
-                continue
-            if source in seen:
-                continue
-            seen.add(source)
-            description = f"{site.code(edit.old)[:120]!r} -> {site.code(edit.new)[:120]!r}"
-            yield Candidate(parsed.path, line, template.__name__, description, source)
+            twins = _twins(parsed, site, edit.old)
+            for name, change in ((template.__name__, lambda: parsed.module.deep_replace(edit.old, edit.new)),
+                                 (f"{template.__name__}_everywhere",
+                                  lambda: parsed.module.visit(_ReplaceAll({edit.old, *twins}, edit.new)))):
+                if name.endswith("_everywhere") and not twins:
+                    continue
+                try:
+                    source = change().code
+                    compile(source, parsed.path, "exec")
+                except Exception:  # an edit that does not make valid Python is no candidate
+                    continue
+                if source in seen:
+                    continue
+                seen.add(source)
+                yield Candidate(parsed.path, line, name, _describe(parsed.source, source), source)

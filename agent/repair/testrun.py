@@ -11,11 +11,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PLUGIN = "dgm_repair_spectrum"  # the module name the plugin is loaded under, outside the repo
+SNIPPETS = "dgm_repair_snippets"  # the module name generated reproduction tests import snippet_runner as
 # A pytest node id: a .py path, then ::parts; quoted ids may hold spaces inside [params].
 QUOTED_ID = re.compile(r"""["'`]([\w./-]+\.py(?:::[^"'`\n]+)+)["'`]""")
 BARE_ID = re.compile(r"(?<![\w./-])([\w./-]+\.py(?:::[\w.-]+)+(?:\[[^\]\s]*\])?)")
@@ -40,6 +41,8 @@ class TestRun:
     outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed | failed | skipped
     coverage: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # node id -> file -> lines
     frames: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # node id -> (file, line)
+    collected: list[str] = field(default_factory=list)  # node ids collected
+    errors: dict[str, str] = field(default_factory=dict)  # test file -> why it could not be collected
 
     @property
     def passed(self) -> bool:
@@ -57,20 +60,22 @@ class Runner:
         self.repo = repo
         self._tmp = Path(tempfile.mkdtemp(prefix="dgm-repair-"))
         shutil.copy(Path(__file__).with_name("spectrum_plugin.py"), self._tmp / f"{PLUGIN}.py")
+        shutil.copy(Path(__file__).with_name("snippet_runner.py"), self._tmp / f"{SNIPPETS}.py")
         paths = [str(self._tmp), str(repo)] + [str(repo / "src")] * (repo / "src").is_dir()
         # The genome's own path is left out so the repository's imports cannot resolve to it.
         self.env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         self.env.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
 
     def run(self, tests: Sequence[str], *, timeout: float, trace: bool = False, first_failure: bool = False,
-            extra: Sequence[str] = ()) -> TestRun:
+            extra: Sequence[str] = (), env: Mapping[str, str] = {}) -> TestRun:
         out = self._tmp / "report.json"
         out.unlink(missing_ok=True)
-        env = dict(self.env, DGM_SPECTRUM_OUT=str(out), DGM_SPECTRUM_ROOT=str(self.repo))
+        env = dict(self.env, **env, DGM_SPECTRUM_OUT=str(out), DGM_SPECTRUM_ROOT=str(self.repo))
         if not trace:
             env["DGM_SPECTRUM_ROOT"] = ""
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN,
-                   "-o", "addopts=", "--tb=native", *(["-x"] if first_failure else []), *extra, *tests]
+                   "-o", "addopts=", "--tb=native", "--continue-on-collection-errors",
+                   *(["-x"] if first_failure else []), *extra, *tests]
         proc = subprocess.Popen(command, cwd=self.repo, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
         try:
@@ -86,9 +91,21 @@ class Runner:
                 report = json.loads(out.read_text())
                 run.outcomes, run.coverage = report["outcomes"], report["coverage"]
                 run.frames = {t: [(f, n) for f, n in fs] for t, fs in report["frames"].items()}
+                run.collected, run.errors = report["collected"], report["errors"]
             except (ValueError, KeyError):
                 pass
         return run
+
+    def collect(self, timeout: float, files: Sequence[str] = ()) -> TestRun:
+        """The suite as pytest finds it (or `files`), file by file: a file that cannot be
+        collected (an import error, a missing test dependency) is reported in `errors` and the
+        others still count."""
+        return self.run(files, timeout=timeout, extra=["--collect-only"])
+
+    @property
+    def scratch(self) -> Path:
+        """A directory outside the repository for the policy's own files."""
+        return self._tmp
 
     def close(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
