@@ -171,8 +171,11 @@ def generate_project(project: Project, suite: Suite, image: str, seed: int, per_
     single_quota = max(1, per_project - 1)
 
     def new(task: Task | None) -> bool:
-        # Two sites can make the same module text (so the same gold patch): one task, not two.
-        return task is not None and all(task.patch != t.patch and task.instance_id != t.instance_id for t in tasks)
+        # Two sites can make the same module text (so the same gold patch): one task, not two. And
+        # a two-function bug can fail the same first test as one of its single bugs: one report
+        # with two different fixes is a task no agent can tell from the other.
+        return task is not None and all(task.patch != t.patch and task.instance_id != t.instance_id
+                                        and task.problem_statement != t.problem_statement for t in tasks)
 
     for source, site in interleaved_sites(sources, rng)[: 12 * per_project]:
         if len(singles) >= single_quota:

@@ -89,14 +89,16 @@ class Suite:
 
     def tasks(self) -> list[Task]:
         """The suite's tasks, each checked to name one of the suite's projects and to have a gold
-        patch of its own (two tasks of one project with one fix are one task counted twice)."""
+        patch and a problem statement of its own: two tasks of one project with one fix are one task
+        counted twice, and one report with two fixes is a task no agent can tell from the other."""
         tasks = load_tasks(self.tasks_file)
-        first_with: dict[tuple[str, str], str] = {}
+        first_with: dict[tuple[str, str, str], str] = {}
         for task in tasks:
-            # one fix on two different projects is two tasks
-            other = first_with.setdefault((task.source.location if task.source else "", task.patch), task.instance_id)
-            if other != task.instance_id:
-                raise TaskFormatError(f"{self.tasks_file}: tasks {other} and {task.instance_id} have the same gold patch")
+            project_key = task.source.location if task.source else ""  # one fix on two projects is two tasks
+            for what, value in (("gold patch", task.patch), ("problem statement", task.problem_statement)):
+                other = first_with.setdefault((project_key, what, value), task.instance_id)
+                if other != task.instance_id:
+                    raise TaskFormatError(f"{self.tasks_file}: tasks {other} and {task.instance_id} have the same {what}")
             if task.source is None:
                 raise TaskFormatError(f"{self.tasks_file}: task {task.instance_id} has no source")
             project = self.project_for(task.source.location)

@@ -55,3 +55,18 @@ def test_two_tasks_with_one_gold_patch_are_refused(tmp_path):
     result = _dgm("bench", "validate", str(suite_dir))
     assert result.returncode == 1
     assert f"tasks {first['instance_id']} and {twin['instance_id']} have the same gold patch" in " ".join(result.stderr.split())
+
+
+def test_two_tasks_with_one_problem_statement_and_different_fixes_are_refused(tmp_path):
+    # A two-function bug once failed the same first test as one of its single bugs: the agent (and
+    # the scripted model) got one report for two tasks with different gold patches.
+    suite_dir = tmp_path / "dup"
+    shutil.copytree(load_suite("pyfix").root, suite_dir)
+    records = [json.loads(line) for line in (suite_dir / "tasks.jsonl").read_text().splitlines()]
+    first, second = [r for r in records if r["repo"] == "inflection"][:2]
+    twin = {**second, "problem_statement": first["problem_statement"]}
+    (suite_dir / "tasks.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(twin) + "\n")
+    result = _dgm("bench", "validate", str(suite_dir))
+    assert result.returncode == 1
+    assert (f"tasks {first['instance_id']} and {twin['instance_id']} have the same problem statement"
+            in " ".join(result.stderr.split()))

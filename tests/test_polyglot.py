@@ -78,7 +78,7 @@ def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_p
         result = dgm("bench", "run", "--suite", f"polyglot:{TREE}", "--agent", str(GENOME), "--tasks", "2",
                      "--workers", "2", "--model", "openai/scripted", "--api-base", server.url, "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    runs = json.loads((tmp_path / "results.json").read_text())
+    runs = json.loads((tmp_path / "results.json").read_text())["tasks"]
     assert [(r["instance_id"], r["resolved"]) for r in runs] == [(t.instance_id, True) for t in tasks]
     for task in tasks:
         listing = (tmp_path / task.instance_id / "agent" / "out" / "trajectory.jsonl").read_text()
