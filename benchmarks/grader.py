@@ -34,28 +34,22 @@ class GradingError(DgmError):
 
 
 class ReportReader(Protocol):
-    """Reads per-test outcomes and failure messages after a run; one per test runner."""
+    """Reads per-test outcomes, failure messages and durations after a run; one per test runner."""
 
-    def read(self, box) -> tuple[dict[str, str], dict[str, str]]: ...
+    def read(self, box) -> tuple[dict[str, str], dict[str, str], dict[str, float]]: ...
 
 
 class PytestReport:
     """The dgm_report plugin's JSON: exact pytest node ids."""
 
-    def read(self, box) -> tuple[dict[str, str], dict[str, str]]:
-        report = self._report(box)
-        return report.get("outcomes", {}), report.get("messages", {})
-
-    def durations(self, box) -> dict[str, float]:
-        return self._report(box).get("durations", {})
-
-    def _report(self, box) -> dict:
+    def read(self, box) -> tuple[dict[str, str], dict[str, str], dict[str, float]]:
         from sandbox.engine import SandboxError
 
         try:
-            return json.loads(box.read(REPORT))
+            report = json.loads(box.read(REPORT))
         except (SandboxError, ValueError):
-            return {}
+            report = {}
+        return report.get("outcomes", {}), report.get("messages", {}), report.get("durations", {})
 
 
 @dataclass(frozen=True)
@@ -92,8 +86,7 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
     with Sandbox(image, ["bash", "-c", script], run_id=run_id, limits=Limits(timeout=timeout)) as box:
         box.put("/work/task", files)
         result = box.run()
-        outcomes, messages = PytestReport().read(box)
-        durations = PytestReport().durations(box)
+        outcomes, messages, durations = PytestReport().read(box)
         try:
             apply_log = box.read("/work/out/apply.log").decode(errors="replace")
         except DgmError:
@@ -129,6 +122,13 @@ def verdict(task: Task, outcomes: dict[str, str]) -> tuple[bool, str, dict[str, 
     return True, "resolved", f2p, p2p
 
 
+def keep_logs(log_dir: Path, files: dict[str, str]) -> None:
+    """A grading's logs, one file each, so every suite kind leaves the same names behind."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (log_dir / name).write_text(text)
+
+
 def helper_paths(task: Task, project: Project) -> set[str]:
     """The non-test modules the task's test files use as helpers (an assertion helper weakened
     would pass the tests), except those the reference fix changes: those are under test."""
@@ -149,12 +149,8 @@ def grade(task: Task, model_patch: str, suite: Suite, image: str, *, log_dir: Pa
     run = run_tests(suite, image, project,
                     (*task.fail_to_pass, *task.pass_to_pass), setup_patch=task.source.setup_patch,
                     model_patch=patch, test_patch=task.test_patch, timeout=timeout, run_id=run_id)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / "model.patch").write_text(model_patch)
-    (log_dir / "graded.patch").write_text(patch)
-    (log_dir / "test_output.txt").write_text(run.output)
-    (log_dir / "apply.log").write_text(run.apply_log)
-    (log_dir / "outcomes.json").write_text(json.dumps(run.outcomes, indent=1))
+    keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": run.output,
+                        "apply.log": run.apply_log, "outcomes.json": json.dumps(run.outcomes, indent=1)})
     base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=run.duration)
     if run.reason != "exit":
         return GradeResult(resolved=False, applied=True, reason=f"grading ended by {run.reason}", **base)

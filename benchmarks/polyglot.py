@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from benchmarks.agent_run import COMMIT
-from benchmarks.grader import GradeResult
+from benchmarks.grader import GradeResult, keep_logs
 from benchmarks.patches import split_files
 from benchmarks.polyglot_layout import Exercise, PolyglotError, find_exercises
 from benchmarks.task_suite import AgentSetup
@@ -125,14 +125,10 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
         exits = _EXITED.findall(result.stdout)  # the script's own line is the last one
         exited = exits[-1] if exits else None
         resolved = result.reason == "exit" and result.exit_code == 0
-        log_dir.mkdir(parents=True, exist_ok=True)
-        (log_dir / "model.patch").write_text(model_patch)
-        (log_dir / "graded.patch").write_text(patch)
-        (log_dir / "test_output.txt").write_text(output)
-        (log_dir / "apply.log").write_text(apply_log)
         # the exit code is the verdict, so every test file shares it
         outcomes = {test: "passed" if resolved else "failed" for test in exercise.tests} if exited else {}
-        (log_dir / "outcomes.json").write_text(json.dumps(outcomes, indent=1))
+        keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": output,
+                            "apply.log": apply_log, "outcomes.json": json.dumps(outcomes, indent=1)})
         base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=result.duration,
                     fail_to_pass=outcomes)
         if result.reason != "exit":

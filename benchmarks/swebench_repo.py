@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.grader import GradeResult, GradingError, verdict
+from benchmarks.grader import GradeResult, GradingError, keep_logs, verdict
 from benchmarks.patches import drop_test_changes
 from benchmarks.suite import SuiteError
 from benchmarks.task_suite import AgentSetup
@@ -136,12 +136,9 @@ class SwebenchRepo:
             box.put("/work/task", {"model.patch": patch, "test.patch": test_patch, "eval.sh": spec.eval_script})
             run = box.run()
         duration = time.monotonic() - started
-        log_dir.mkdir(parents=True, exist_ok=True)
+        keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "eval.sh": spec.eval_script,
+                            "test_output.txt": run.stdout + run.stderr})
         log = log_dir / "test_output.txt"
-        log.write_text(run.stdout + run.stderr)
-        (log_dir / "model.patch").write_text(model_patch)
-        (log_dir / "graded.patch").write_text(patch)
-        (log_dir / "eval.sh").write_text(spec.eval_script)
         base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=duration)
         if run.reason != "exit":
             return GradeResult(resolved=False, applied=True, reason=f"grading ended by {run.reason}", **base)
