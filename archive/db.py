@@ -191,12 +191,22 @@ class RunDB:
     def evaluation_rows(self) -> list[tuple]:
         return self._conn().execute("SELECT variant_id, task_id, stage, status, resolved FROM evaluations").fetchall()
 
+    def evaluation_records(self) -> list[dict]:
+        """Every evaluation row as a dict of all its columns (views such as the report read them whole)."""
+        cursor = self._conn().execute("SELECT * FROM evaluations ORDER BY variant_id, task_id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
     # --- costs -----------------------------------------------------------------------------
 
     def add_cost(self, variant_id: str | None, kind: str, cost: float) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO costs (variant_id, kind, cost, time) VALUES (?, ?, ?, ?)",
                        (variant_id, kind, cost, time.time()))
+
+    def cost_records(self) -> list[tuple[str | None, str, float, float]]:
+        """(variant, kind, dollars, time) of every cost that is not an evaluation's."""
+        return self._conn().execute("SELECT variant_id, kind, cost, time FROM costs ORDER BY time").fetchall()
 
     def total_cost(self) -> float:
         evaluations = self._conn().execute("SELECT COALESCE(SUM(cost), 0) FROM evaluations").fetchone()[0]

@@ -68,13 +68,25 @@ def diff(run: Path = typer.Argument(...), a: str = typer.Argument(...), b: str =
     console.print(Syntax(repo.diff(*shas), "diff", word_wrap=True))
 
 
-def report(run: Path = typer.Argument(...), out: Path = typer.Option(None, help="default: RUN/report.html")) -> None:
-    """One self-contained HTML file: the lineage, scores and costs over steps, every node's details."""
-    from dgm.report import write_report
-    from dgm.run_dir import open_run, variant_views
+def report(run: Path = typer.Argument(...), out: Path = typer.Option(None, help="default: RUN/report.html"),
+           svg: Path = typer.Option(None, help="also write tree.svg, score.svg, matrix.svg and cost.svg here"),
+           json_data: bool = typer.Option(False, "--json", help="also write the data the page is drawn from, "
+                                                                  "report.json beside the page")) -> None:
+    """One self-contained HTML file: the lineage, score and cost, the task × variant matrix, every node's details."""
+    from dgm.config import load_config
+    from dgm.report import report_data, write_json, write_report, write_svgs
+    from dgm.run_dir import open_run
 
-    target = write_report(variant_views(open_run(run)), f"dgm run {run.name}", out or run / "report.html")
+    opened = open_run(run)
+    config = load_config(opened.config_path if opened.config_path.exists() else None)
+    data = report_data(opened, f"dgm run {run.name}", config.run.max_cost if config.model.name else None,
+                       config.evaluation.stage_sizes)
+    target = write_report(data, out or run / "report.html")
     console.print(f"report: {target}")
+    if svg is not None:
+        console.print(f"figures: {', '.join(str(p) for p in write_svgs(data, svg))}")
+    if json_data:
+        console.print(f"data: {write_json(data, target.with_suffix('.json'))}")
 
 
 def export(run: Path = typer.Argument(...), variant: str = typer.Argument(..., help="a variant id, or 'best'"),

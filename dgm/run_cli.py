@@ -56,18 +56,36 @@ def resume(run_dir: Path = typer.Argument(..., help="a run directory"), override
     _drive(opened, chosen)
 
 
-def status(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
+def status(run_dir: Path = typer.Argument(..., help="a run directory"),
+           follow: bool = typer.Option(False, "--follow", "-f", help="keep the headline on screen while the run goes"),
+           interval: float = typer.Option(5.0, help="seconds between refreshes with --follow")) -> None:
     """Where a run stands: step, archive size, best score, cost, rate, ETA."""
+    from rich.console import Group
+    from rich.live import Live
+    from rich.text import Text
+
     from dgm.run_dir import open_run
     from dgm.run_status import run_status
 
     opened = open_run(run_dir)
-    chosen = _config(opened.config_path, [])
-    state = run_status(opened, chosen.run.max_steps)
-    console.print(f"[bold]{run_dir}[/bold]: {state.state}", soft_wrap=True)
-    console.print(state.line(), soft_wrap=True)
-    if state.best is not None and state.best.heldout_score is not None:
-        console.print(f"best on the held-out split: {state.best.heldout_score:.2f}")
+    max_steps = _config(opened.config_path, []).run.max_steps
+
+    def headline():
+        state = run_status(opened, max_steps)
+        lines = [Text.from_markup(f"[bold]{run_dir}[/bold]: {state.state}"), Text(state.line())]
+        if state.best is not None and state.best.heldout_score is not None:
+            lines.append(Text(f"best on the held-out split: {state.best.heldout_score:.2f}"))
+        return state, Group(*lines)
+
+    state, shown = headline()
+    if not follow:
+        console.print(shown, soft_wrap=True)
+        return
+    with Live(shown, console=console, auto_refresh=False) as live:
+        while state.state in ("new", "running"):
+            time.sleep(interval)
+            state, shown = headline()
+            live.update(shown, refresh=True)
 
 
 def check(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:

@@ -51,6 +51,7 @@ def variant_views(run: RunDir) -> list[VariantView]:
             id=row.id, parent_id=row.parent_id, step=row.step, status=row.status, score=row.score,
             stage=row.stage, summary=row.summary, fail_reason=row.fail_reason, diagnosis=row.diagnosis,
             diff=row.diff, results=db.results(row.id), cost=db.variant_cost(row.id), heldout_score=row.heldout_score,
+            novelty=row.novelty, diagnosis_task=row.diagnosis_task, created=row.created, updated=row.updated,
         )
         for row in db.variants()
     ]

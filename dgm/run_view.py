@@ -21,6 +21,10 @@ class VariantView:
     results: dict[str, bool] = field(default_factory=dict)
     cost: float = 0.0
     heldout_score: float | None = None
+    novelty: float | None = None
+    diagnosis_task: str = ""
+    created: float = 0.0  # unix time the variant was planned
+    updated: float = 0.0  # unix time of its last state change
 
 
 def best_variant(variants: Sequence[VariantView]) -> VariantView | None:
