@@ -8,8 +8,8 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-# Stop this long before the deadline: the next step could not finish in time, and the patch must
-# still be written.
+# No step starts this close to the deadline (seconds, at most a tenth of the time limit): it could
+# not finish in time. A step already running when the deadline comes is interrupted.
 DEADLINE_MARGIN = 30.0
 
 
@@ -42,7 +42,7 @@ class Budget:
         if self.cap is not None and self.spent is not None and self.spent >= self.cap:
             return "cost_limit"
         left = self.time_left()
-        if left is not None and left < DEADLINE_MARGIN:
+        if left is not None and left < min(DEADLINE_MARGIN, self.time_limit / 10):
             return "deadline"
         return None
 

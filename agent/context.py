@@ -49,19 +49,28 @@ class Context:
             return 0
         turns = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
         calls = {c["id"]: c["function"] for m in messages for c in m.get("tool_calls") or []}
-        elided = 0
-        # keep fewer recent turns whole only when eliding everything older is not enough
-        for keep_last in range(self.keep_last, 0, -1):
-            if len(turns) <= self.keep_first + keep_last:
+        tokens, elided = self.estimate(messages), 0
+        for keep_first, keep_last in self._protections():
+            if len(turns) <= keep_first + keep_last:
                 continue
-            for i in range(turns[self.keep_first], turns[-keep_last]):
-                if self.estimate(messages) <= LOW * self.window:
+            for i in range(turns[keep_first], turns[-keep_last]):
+                if tokens <= LOW * self.window:
                     return elided
                 message = messages[i]
-                if message["role"] != "assistant" and not message["content"].startswith(NOTE) and _chars(message) >= MIN_ELIDED:
+                if message["role"] != "assistant" and not message["content"].startswith(NOTE) \
+                        and _chars(message) >= MIN_ELIDED:
                     messages[i] = {**message, "content": _note(message, calls.get(message.get("tool_call_id")))}
+                    tokens -= int((_chars(message) - _chars(messages[i])) * self.tokens_per_char)
                     elided += 1
         return elided
+
+    def _protections(self):
+        """(first, last) turns kept whole, loosened step by step when eliding the rest is not
+        enough: fewer recent turns, then fewer first ones; the latest turn always stays whole."""
+        for keep_last in range(self.keep_last, 0, -1):
+            yield self.keep_first, keep_last
+        for keep_first in range(self.keep_first - 1, -1, -1):
+            yield keep_first, 1
 
 
 def _note(message: dict, call: dict | None) -> str:
