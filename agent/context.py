@@ -17,9 +17,15 @@ NOTE = "[output elided to keep the conversation within the model's context windo
 
 
 def context_window(configured: int, info: dict | None) -> int:
-    """The window to keep under: the configured one, else litellm's record, else the default."""
-    known = (info or {}).get("max_input_tokens") or (info or {}).get("max_tokens")
-    return configured or int(known or DEFAULT_WINDOW)
+    """The window to keep under: the configured one, else litellm's record less the room the answer
+    may take (providers count it against the window; at most a quarter), else the default."""
+    if configured:
+        return configured
+    info = info or {}
+    known = info.get("max_input_tokens") or info.get("max_tokens")
+    if not known:
+        return DEFAULT_WINDOW
+    return int(known - min(info.get("max_output_tokens") or 0, known // 4))
 
 
 def _chars(message: dict) -> int:

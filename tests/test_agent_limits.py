@@ -120,7 +120,8 @@ def test_a_model_without_function_calling_gets_the_text_format_and_its_own_promp
     script = [ScriptedReply(content="```bash\nsed -i '2s/a - b/a + b/' calc.py\n```"),
               ScriptedReply(content="Done.\n```bash\nsubmit\n```")]
     with ScriptedLLMServer(script) as server:
-        # litellm records ollama/llama2 without function calling and with a 4096-token window
+        # litellm records ollama/llama2 without function calling, a 4096-token window and as many
+        # output tokens (a quarter of the window is left for the answer)
         result = _solve(repo, server, env={"DGM_UPSTREAM_MODEL": "ollama/llama2", "DGM_ACTION_FORMAT": "auto"})
     assert result.returncode == 0, result.stderr
     request = server.requests[0]
@@ -128,6 +129,6 @@ def test_a_model_without_function_calling_gets_the_text_format_and_its_own_promp
     system = request["messages"][0]["content"]
     assert "```bash" in system and not any(tool in system for tool in ("str_replace", "find_definition", "`view`"))
     settings = next(r for r in _records(repo) if r["type"] == "settings")
-    assert settings["action_format"] == "text" and settings["context_window"] == 4096
+    assert settings["action_format"] == "text" and settings["context_window"] == 3072
     assert server.requests[1]["messages"][-1]["content"].startswith("Output:\nexit code: 0")
     assert "+    return a + b" in _patch(repo)

@@ -34,7 +34,8 @@ def test_nothing_is_elided_below_the_high_mark():
     assert context.fit(messages) == 0 and json.dumps(messages) == before
 
 
-def test_the_window_comes_from_the_config_then_litellm_then_the_default():
+def test_the_window_comes_from_the_config_then_litellm_less_the_answer_then_the_default():
     assert context_window(32_000, {"max_input_tokens": 200_000}) == 32_000
     assert context_window(0, {"max_input_tokens": 200_000}) == 200_000
+    assert context_window(0, {"max_input_tokens": 200_000, "max_output_tokens": 64_000}) == 150_000
     assert context_window(0, None) == 128_000
