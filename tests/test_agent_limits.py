@@ -4,7 +4,7 @@ or a server answering like the run's gateway with its spend headers and error co
 
 from __future__ import annotations
 
-import json
+import time
 
 import pytest
 
@@ -57,6 +57,19 @@ def test_the_deadline_stops_a_long_command_and_writes_the_patch(repo):
     assert result.returncode == 0, result.stderr
     exit_record = _records(repo)[-1]
     assert exit_record["reason"] == "deadline" and "40 s" in exit_record["message"]
+    assert "+    return a + b" in _patch(repo)
+
+
+def test_the_deadline_interrupts_a_slow_model_call_without_calling_it_a_provider_error(repo):
+    def answer(body: dict) -> Answer:
+        if len(body["messages"]) > 2:
+            time.sleep(60)  # a long generation: the deadline comes first
+        return answer_call("str_replace", **FIX)
+
+    with GatewayLikeServer(answer) as server:
+        result = _solve(repo, server, "--time-limit", "30")
+    assert result.returncode == 0, result.stderr
+    assert _records(repo)[-1]["reason"] == "deadline"
     assert "+    return a + b" in _patch(repo)
 
 
