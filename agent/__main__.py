@@ -3,8 +3,14 @@
 Without a model (DGM_MODEL unset), or with DGM_POLICY=repair, the model-free repair policy
 (agent.repair) works on the issue instead of the LLM loop.
 
-Exit codes: 0 the loop ended (submitted or a limit), 2 DGM_POLICY=llm but no model configured,
-3 the run's budget is spent (the patch so far is still written), 1 any other error.
+Environment: DGM_MODEL (the litellm model string to call), OPENAI_BASE_URL and OPENAI_API_KEY
+(the gateway and this task's token), DGM_UPSTREAM_MODEL (the provider's model behind the gateway,
+for litellm's record of its window and function calling), DGM_ACTION_FORMAT (tools, text or auto:
+text when litellm reports that the model lacks function calling).
+
+Every way the agent ends writes the patch (possibly empty) and a last trajectory record
+{"type": "exit", "reason": ...}. Exit codes: 0 the agent ended (see the reason), 2 DGM_POLICY=llm
+but no model configured, 3 the run's budget is spent, 1 any other error.
 """
 
 from __future__ import annotations
@@ -14,11 +20,21 @@ import os
 import sys
 from pathlib import Path
 
-from agent.llm import BudgetExceeded
-from agent.loop import Limits, solve
+from agent.budget import Budget, DeadlineReached, arm_deadline
+from agent.context import Context, context_window
+from agent.llm import ModelStop, model_info
+from agent.loop import solve
 from agent.patch import repository_diff
-from agent.repair import Budget, repair
+from agent.repair import Budget as RepairBudget
+from agent.repair import repair
 from agent.trajectory import Trajectory
+
+
+def action_format(configured: str, info: dict | None) -> str:
+    """tools or text; "auto" is text only for a model litellm knows to lack function calling."""
+    if configured != "auto":
+        return configured
+    return "text" if info is not None and not info.get("supports_function_calling") else "tools"
 
 
 def main() -> None:
@@ -29,10 +45,13 @@ def main() -> None:
     run.add_argument("--issue", type=Path, required=True)
     run.add_argument("--patch-out", type=Path)
     run.add_argument("--trajectory", type=Path)
-    run.add_argument("--max-steps", type=int, default=Limits.max_steps)
-    run.add_argument("--max-tokens", type=int, default=Limits.max_tokens)
-    run.add_argument("--max-cost", type=float, default=Limits.max_cost)
+    run.add_argument("--max-steps", type=int, default=Budget.max_steps)
+    run.add_argument("--time-limit", type=float, help="seconds of wall clock from the start; the agent "
+                     "stops before it and writes its patch")
+    run.add_argument("--context-window", type=int, default=0,
+                     help="tokens to keep the conversation under (default: litellm's record of the model)")
     args = parser.parse_args()
+    arm_deadline(args.time_limit)
 
     # The one place a policy is chosen: the LLM loop when a model is configured, unless the
     # repair policy is asked for; the repair policy when there is no model.
@@ -46,17 +65,25 @@ def main() -> None:
     try:
         if policy == "repair":
             trajectory.write("policy", name="repair")
-            reason = repair(repo, args.issue.read_text(), trajectory, Budget())
+            reason = repair(repo, args.issue.read_text(), trajectory, RepairBudget())
         else:
-            reason = solve(repo, args.issue.read_text(), Limits(args.max_steps, args.max_tokens, args.max_cost),
-                           trajectory, os.environ.get("DGM_ACTION_FORMAT", "tools"))
+            info = model_info()
+            fmt = action_format(os.environ.get("DGM_ACTION_FORMAT", "auto"), info)
+            context = Context(context_window(args.context_window, info))
+            trajectory.write("settings", action_format=fmt, context_window=context.window, max_steps=args.max_steps,
+                             time_limit=args.time_limit)
+            reason = solve(repo, args.issue.read_text(), Budget(args.max_steps, args.time_limit), context,
+                           trajectory, fmt)
         trajectory.write("exit", reason=reason)
-    except BudgetExceeded as e:
-        trajectory.write("exit", reason="budget_exceeded", message=str(e))
-        code = 3
+    except DeadlineReached as e:
+        trajectory.write("exit", reason="deadline", message=str(e))
+    except ModelStop as e:
+        trajectory.write("exit", reason=e.reason, message=str(e))
+        code = 3 if e.reason == "budget_exceeded" else 0
     except Exception as e:  # the patch so far is still the answer
         trajectory.write("exit", reason="error", message=f"{type(e).__name__}: {e}")
         code = 1
+    arm_deadline(None)
     patch = repository_diff(repo)
     if args.patch_out:
         args.patch_out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,28 @@
-"""What the agent can do, as function-calling schemas and one dispatcher over the tools."""
+"""What the agent can do, as function-calling schemas and one dispatcher over the tools, and the
+one fenced command of the text action format."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
 from tools.bash import run_bash
 from tools.code_index import CodeIndex
-from tools.editor import EditError, Editor
+from tools.editor import VIEW_LIMIT, EditError, Editor
 from tools.repo_map import repo_map
 from tools.text_search import text_search
 
 SUBMIT = "submit"
+BASH_TIMEOUT = 120  # seconds per shell command
+BASH_OUTPUT = 10_000  # characters of a command's output shown (head and tail)
+BASH_SEMANTICS = (
+    f"Each command runs in a fresh `bash -c` whose working directory is the repository root: `cd`, "
+    f"variables and background jobs do not carry over to the next command (chain with `&&`). "
+    f"stdin is closed, so interactive programs (editors, pagers, prompts) cannot be used. A command "
+    f"is killed after {BASH_TIMEOUT} s. stdout and stderr come back together; beyond "
+    f"{BASH_OUTPUT:,} characters only the head and the tail are shown, with a note of how much was cut."
+)
 
 
 def _schema(tool: str, description: str, **params: tuple[str, str]) -> dict:
@@ -23,9 +34,9 @@ def _schema(tool: str, description: str, **params: tuple[str, str]) -> dict:
 
 
 SCHEMAS = [
-    _schema("bash", "Run a shell command in the repository.", command=("string", "the command")),
-    _schema("view", "Show a file with line numbers (or list a directory).", path=("string", "relative path"),
-            start=("integer?", "first line"), end=("integer?", "last line")),
+    _schema("bash", f"Run a shell command. {BASH_SEMANTICS}", command=("string", "the command")),
+    _schema("view", f"Show a file with line numbers (or list a directory), at most {VIEW_LIMIT} lines a call.",
+            path=("string", "relative path"), start=("integer?", "first line"), end=("integer?", "last line")),
     _schema("create", "Create a new file.", path=("string", "relative path"), text=("string", "content")),
     _schema("str_replace", "Replace text in a file; the old text need not match whitespace exactly.",
             path=("string", "relative path"), old=("string", "text to find"), new=("string", "replacement")),
@@ -39,17 +50,42 @@ SCHEMAS = [
     _schema("find_references", "Where a symbol is used.", name=("string", "symbol")),
     _schema("repo_map", "The most important definitions of the repository.", focus=("string?", "symbol or file to centre on")),
     _schema("search_text", "Search the repository's text.", pattern=("string", "text"), regex=("boolean?", "as a regex")),
-    _schema(SUBMIT, "Finish: your changes to the repository are the answer."),
+    _schema(SUBMIT, "Finish: your changes to the repository (its `git diff`) are the answer. Other calls "
+                    "in the same reply run first."),
 ]
+PARAMETERS = {s["function"]["name"]: s["function"]["parameters"] for s in SCHEMAS}
+
+
+def call_problem(name: str, arguments: dict | None, raw: str) -> str | None:
+    """Why a tool call cannot run, in words for the model, or None when it can."""
+    if name not in PARAMETERS:
+        return f"there is no tool {name!r}; the tools are: {', '.join(PARAMETERS)}."
+    if arguments is None:
+        return (f"the arguments of {name} are not a JSON object ({raw[:200]!r}); nothing was run. "
+                f"Send the call again with valid JSON arguments.")
+    missing = [p for p in PARAMETERS[name]["required"] if p not in arguments]
+    if missing:
+        expected = ", ".join(f"{p} ({v['type']})" for p, v in PARAMETERS[name]["properties"].items())
+        return f"the call to {name} lacks {', '.join(missing)}; nothing was run. Its parameters: {expected}."
+    return None
+
+
+# An opening fence is a line of ``` and an info string; a closing fence is a line of ``` alone.
+# Matching pairs left to right means a closing fence is never taken for an opening one.
+FENCE = re.compile(r"^```[ \t]*(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def fenced_commands(text: str) -> list[str]:
+    """The ```bash (or ```sh) blocks of a text-format reply, in order."""
+    return [m.group(2) for m in FENCE.finditer(text) if m.group(1) in ("bash", "sh")]
 
 
 class Actions:
-    def __init__(self, repo: Path, bash_timeout: float = 120.0) -> None:
+    def __init__(self, repo: Path) -> None:
         self.repo = repo
         self.editor = Editor(repo)
         # The index cache lives outside the repository so it never enters the patch.
         self.index = CodeIndex(repo, cache_dir=Path(tempfile.gettempdir()) / "dgm-agent-index")
-        self.bash_timeout = bash_timeout
 
     def run(self, name: str, args: dict) -> str:
         """The tool's output, or its error, as text for the model."""
@@ -60,7 +96,7 @@ class Actions:
 
     def _dispatch(self, name: str, a: dict) -> str:
         if name == "bash":
-            result = run_bash(a["command"], self.repo, timeout=self.bash_timeout)
+            result = run_bash(a["command"], self.repo, timeout=BASH_TIMEOUT, max_output=BASH_OUTPUT)
             return f"exit code: {result.exit_code}\n{result.output}"
         if name == "view":
             return self.editor.view(a["path"], a.get("start"), a.get("end"))

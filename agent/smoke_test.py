@@ -1,5 +1,6 @@
 """`python -m agent.smoke_test`: the quick self-check a child variant must pass before it is
-evaluated. It imports every genome module and exercises the editor, search and tool schemas."""
+evaluated. It imports every genome module, exercises the editor, search and tool schemas, and
+runs the genome's own tests (agent/tests: quick, no network, no docker)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,17 @@ def main() -> None:
         assert "edited" in actions.run("str_replace", {"path": "m.py", "old": "return x + 1", "new": "return x + 2"})
         assert "m.py:1" in actions.run("find_definition", {"name": "f"})
         assert "exit code: 0" in actions.run("bash", {"command": "python3 -c 'import m; assert m.f(1) == 3'"})
+    _run_genome_tests()
     print("smoke test passed")
+
+
+def _run_genome_tests() -> None:
+    # the tests of the genome being checked: the `agent` package imported above, wherever it is
+    tests = Path(agent.__file__).parent / "tests"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                            cwd=tests.parent.parent, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"the genome's tests failed:\n{result.stdout[-3000:]}{result.stderr[-1000:]}")
 
 
 if __name__ == "__main__":

@@ -45,10 +45,14 @@ class ModelConfig:
 @dataclass(frozen=True)
 class AgentConfig:
     policy: str = "auto"  # "llm" | "repair" | "auto" (llm when a model is configured)
-    action_format: str = "tools"  # "tools" (function calling) | "text" (fenced bash blocks)
-    max_steps: int = 30
-    max_tokens: int = 400_000
-    timeout: float = 900.0  # seconds per task, agent and grading each
+    # "tools" (function calling) | "text" (fenced bash blocks) | "auto" (text for a model litellm
+    # knows to lack function calling)
+    action_format: str = "auto"
+    max_steps: int = 150  # model calls per task
+    context_window: int = 0  # tokens the agent keeps its conversation under; 0: litellm's record
+    timeout: float = 900.0  # seconds per task, agent and grading each (the agent stops a bit before)
+    self_modify_max_steps: int = 250  # a parent working on its own source
+    self_modify_timeout: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def _is_host_port(address: str) -> bool:
 def _validated(config: Config, source: str) -> Config:
     checks = [
         (config.agent.policy in ("llm", "repair", "auto"), "agent.policy must be llm, repair or auto"),
-        (config.agent.action_format in ("tools", "text"), "agent.action_format must be tools or text"),
+        (config.agent.action_format in ("tools", "text", "auto"), "agent.action_format must be tools, text or auto"),
         (config.mutation.kind in ("self", "gi", "auto"), "mutation.kind must be self, gi or auto"),
         (config.executor.kind in ("local", "ray"), "executor.kind must be local or ray"),
         (not config.executor.gateway_address or _is_host_port(config.executor.gateway_address),

@@ -310,10 +310,12 @@ class Engine:
     def _self_modify(self, row: VariantRow, parent_genome: Path):
         assert self._gateway is not None
         access = bridge(self._gateway.socket_path, self._gateway.issue_token(row.id, "self_modify"))
+        agent = self.config.agent
         change = self_modify(parent_genome, row.diagnosis, self.sandbox_image,
                              log_dir=self.run.logs(row.id, "self_modify"), bridge=access,
-                             env=self._agent_env("llm"), limits=self._limits(),
-                             agent_args=self._agent_args(), run_id=f"modify-{row.id}")
+                             env=self._agent_env("llm"), limits=self._limits(agent.self_modify_timeout),
+                             agent_args=self._agent_args(agent.self_modify_max_steps, agent.self_modify_timeout),
+                             run_id=f"modify-{row.id}")
         self.db.add_cost(row.id, "self_modify", self._gateway.usage(row.id, "self_modify").cost)
         if "budget_exceeded" in change.note:
             raise BudgetExceeded("the run's budget ran out during self-modification")
@@ -421,8 +423,9 @@ class Engine:
                             self._gateway.address if self.config.executor.gateway_address else "")
         task = self.tasks[task_id]
         return EvalJob(variant_id, task, self.suite, self.suite.image_for(task), genome,
-                       self.run.logs(variant_id, task_id), self._limits(), self._agent_env(self.policy), access,
-                       tuple(self._agent_args()))
+                       self.run.logs(variant_id, task_id), self._limits(self.config.agent.timeout),
+                       self._agent_env(self.policy), access,
+                       tuple(self._agent_args(self.config.agent.max_steps, self.config.agent.timeout)))
 
     def _admit(self, row: VariantRow) -> None:
         self._check_stop()
@@ -439,17 +442,19 @@ class Engine:
                 self._checkouts[row.id] = self.genomes.checkout(row.commit_sha, self._work / "genomes" / row.id)
             return self._checkouts[row.id]
 
-    def _limits(self) -> Limits:
+    def _limits(self, timeout: float) -> Limits:
         box = self.config.sandbox
-        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, timeout=self.config.agent.timeout)
+        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, timeout=timeout)
 
     def _agent_env(self, policy: str) -> dict[str, str]:
-        return {"DGM_POLICY": policy, "DGM_ACTION_FORMAT": self.config.agent.action_format}
+        return {"DGM_POLICY": policy, "DGM_ACTION_FORMAT": self.config.agent.action_format,
+                "DGM_UPSTREAM_MODEL": self.config.model.name}
 
-    def _agent_args(self) -> list[str]:
-        agent = self.config.agent
-        return ["--max-steps", str(agent.max_steps), "--max-tokens", str(agent.max_tokens),
-                "--max-cost", str(self.config.run.max_cost)]
+    def _agent_args(self, max_steps: int, timeout: float) -> list[str]:
+        # the agent stops and writes its patch before the container's clock would kill it
+        args = ["--max-steps", str(max_steps), "--time-limit", f"{timeout - min(60.0, timeout / 10):g}"]
+        window = self.config.agent.context_window
+        return args + (["--context-window", str(window)] if window else [])
 
 
 def new_run(path: Path, config: Config, seed_source: Path) -> RunDir:

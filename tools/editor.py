@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tools.matching import Ambiguous, NoMatch, locate
 
-VIEW_LIMIT = 400  # lines shown when no range is given
+VIEW_LIMIT = 400  # lines one view shows at most
 
 
 class EditError(Exception):
@@ -106,12 +106,14 @@ class Editor:
             return "\n".join(entries) or "(empty directory)"
         lines = self._read(path).splitlines(keepends=True)
         first = max(1, start or 1)
-        last = min(len(lines), end or first + VIEW_LIMIT - 1)
+        # an explicit range is capped too: one call never shows more than VIEW_LIMIT lines
+        last = min(len(lines), end or len(lines), first + VIEW_LIMIT - 1)
         shown = self._numbered(lines[first - 1 : last], first)
-        more = ""
-        if end is None and last < len(lines):
-            more = f"\n({len(lines) - last} more lines; view with start={last + 1})"
-        return shown + more
+        wanted = min(len(lines), end or len(lines))
+        if last < wanted:
+            shown += (f"\n(showing {VIEW_LIMIT} lines at most; {wanted - last} more "
+                      f"{'in the range' if end else 'lines'}: view with start={last + 1})")
+        return shown
 
     def create(self, path: str, text: str) -> str:
         if self._path(path).exists():
