@@ -1,17 +1,22 @@
-"""HTTP serving that a container cannot exhaust: a fixed pool of handler threads, a bounded queue
-of accepted connections (the rest are closed at once), a read timeout per connection, and a
-request body whose declared length is checked before a byte of it is read."""
+"""HTTP serving that a container cannot exhaust. An accepted connection waits in a selector, holding
+no thread, until its request starts to arrive (or READ_TIMEOUT passes: closed); only then does one
+of a fixed pool of handler threads take it, with a read timeout. Past QUEUED waiting connections,
+new ones are closed at once. A request body's declared length is checked before a byte of it is read.
+"""
 
 from __future__ import annotations
 
 import http.server
+import selectors
+import socket
 import socketserver
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 WORKERS = 64  # handler threads; a model call holds one for its whole duration
-QUEUED = 256  # accepted connections waiting for a worker; past that, new ones are closed
-READ_TIMEOUT = 15.0  # seconds a client may take to send its request
+QUEUED = 1024  # connections accepted and waiting for their request; past that, new ones are closed
+READ_TIMEOUT = 15.0  # seconds a client may take to start, and then to send, its request
 MAX_BODY = 16 * 1024 * 1024  # bytes; a long agent history is about 1 MB
 
 
@@ -22,33 +27,49 @@ class BadRequest(Exception):
 
 
 class _Bounded:
-    """The pool and queue of a socketserver (mixed in before the server class)."""
+    """The selector, pool and queue of a socketserver (mixed in before the server class)."""
+
+    request_queue_size = 128  # the listen backlog: accepting is quick, so bursts of clients get in
 
     def _start_pool(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="gateway")
-        self._waiting = threading.BoundedSemaphore(WORKERS + QUEUED)
+        self._idle = selectors.DefaultSelector()
+        self._idle_lock = threading.Lock()
+        self._closing = threading.Event()
+        threading.Thread(target=self._watch_idle, daemon=True).start()
 
-    def process_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
-        if not self._waiting.acquire(blocking=False):
-            self.shutdown_request(request)  # type: ignore[attr-defined]
-            return
-        self._pool.submit(self._handle, request, client_address)
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        with self._idle_lock:
+            if len(self._idle.get_map()) >= QUEUED:
+                self.shutdown_request(request)  # type: ignore[attr-defined]
+                return
+            self._idle.register(request, selectors.EVENT_READ, (client_address, time.monotonic()))
 
-    def _handle(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def _watch_idle(self) -> None:
+        while not self._closing.is_set():
+            for key, _ in self._idle.select(timeout=0.5):
+                with self._idle_lock:
+                    self._idle.unregister(key.fileobj)
+                self._pool.submit(self._handle, key.fileobj, key.data[0])
+            now = time.monotonic()
+            with self._idle_lock:
+                stale = [k for k in self._idle.get_map().values() if now - k.data[1] > READ_TIMEOUT]
+                for key in stale:
+                    self._idle.unregister(key.fileobj)
+                    self.shutdown_request(key.fileobj)  # type: ignore[attr-defined]
+
+    def _handle(self, request: socket.socket, client_address: object) -> None:
         try:
             self.finish_request(request, client_address)  # type: ignore[attr-defined]
         except Exception:
-            self.handle_error(request, client_address)  # type: ignore[attr-defined]
+            pass  # a client that hung up or timed out is its own problem, not the run's
         finally:
             self.shutdown_request(request)  # type: ignore[attr-defined]
-            self._waiting.release()
 
     def server_close(self) -> None:
+        self._closing.set()
         super().server_close()  # type: ignore[misc]
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
-        pass  # a client that hung up or timed out is its own problem, not the run's log's
 
 
 class TCPServer(_Bounded, http.server.HTTPServer):
