@@ -1,5 +1,7 @@
 """A scripted OpenAI-compatible chat server on loopback, so tests drive the real litellm and HTTP
 path without any provider. Replies come from a list, in order, or from a function of the request.
+It speaks OpenAI's chat completions and, for `anthropic/<model>` with this server as api_base,
+Anthropic's Messages API with its prompt cache (dgm/scripted_anthropic.py).
 
 Replies can also be what real providers do on a bad night (see the helpers at the end of the
 reply section): a 429 with Retry-After, a 529 overload, 5xx, a connection reset mid-answer, a slow
@@ -25,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dgm import scripted_anthropic
 from dgm.http_json import send_json
 
 
@@ -118,10 +121,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        anthropic = self.path.rstrip("/").endswith("/v1/messages")
+        if not anthropic and not self.path.rstrip("/").endswith("/chat/completions"):
             send_json(self, 404, {"error": {"message": f"no route {self.path}"}})
             return
-        self.server.record(body, self.headers.get("Authorization", ""))
+        self.server.record(body, self.headers.get("Authorization", "") or self.headers.get("x-api-key", ""))
         reply = self.server.next_reply(body)
         if reply is None:
             send_json(self, 500, {"error": {"message": "the script is exhausted: no reply left", "type": "script_exhausted"}})
@@ -138,7 +142,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             send_json(self, reply.status, reply.error_body or {
                 "error": {"message": reply.error, "type": "scripted_error", "code": reply.status}}, reply.headers)
             return
-        send_json(self, 200, self.server.completion(body, reply), reply.headers)
+        answer = (scripted_anthropic.message(body, reply.content, reply.tool_calls, reply.usage, reply.finish_reason,
+                                             self.server.prompt_cache, self.server.ids)
+                  if anthropic else self.server.completion(body, reply))
+        send_json(self, 200, answer, reply.headers)
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -151,6 +158,7 @@ class _Server(http.server.ThreadingHTTPServer):
         self.authorizations: list[str] = []
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
+        self.prompt_cache = scripted_anthropic.PromptCache()
 
     def record(self, body: dict, authorization: str) -> None:
         with self.lock:

@@ -253,3 +253,39 @@ def test_host_and_sandbox_share_one_litellm_version():
                if line.startswith("litellm=="))
     assert host.specifier.contains(pin)
     assert not host.specifier.contains("1.82.7") and not host.specifier.contains("1.82.8")
+
+
+# --- prompt caching ---------------------------------------------------------------------------
+
+
+def test_anthropic_prompts_are_marked_for_caching_and_hits_are_priced_and_logged(litellm, tmp_path):
+    system = {"role": "system", "content": "You are a careful coding agent. " * 200}
+    history = [system, {"role": "user", "content": "Fix the failing test. " * 100}]
+    with ScriptedLLMServer(lambda body: ScriptedReply(content="looking")) as provider, \
+            Gateway(UpstreamConfig("anthropic/claude-sonnet-4-5", provider.url.removesuffix("/v1"),
+                                   retry_first_delay=0.01), tmp_path) as gateway:
+        token = gateway.issue_token("v1", "t1")
+        for turn in range(2):
+            litellm.completion(model="openai/gateway", api_base=gateway.url, api_key=token, num_retries=0,
+                               max_retries=0, messages=history)
+            history += [{"role": "assistant", "content": "looking"}, {"role": "user", "content": f"output {turn} " * 300}]
+    first, second = provider.requests
+    assert first["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert first["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in json.dumps(second["messages"][:-1])  # only the last message is marked
+    calls = [json.loads(line) for line in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    assert calls[0]["cache_read_tokens"] == 0 and calls[0]["cache_write_tokens"] > 0
+    assert calls[1]["cache_read_tokens"] == calls[0]["cache_write_tokens"]  # the first call's prefix, read back
+    # claude-sonnet-4-5 in litellm's map: $3 input, $3.75 cache write, $0.30 cache read, $15 output per million
+    fresh = calls[1]["prompt_tokens"] - calls[1]["cache_read_tokens"] - calls[1]["cache_write_tokens"]
+    assert calls[1]["cost"] == pytest.approx((fresh * 3 + calls[1]["cache_write_tokens"] * 3.75
+                                              + calls[1]["cache_read_tokens"] * 0.3
+                                              + calls[1]["completion_tokens"] * 15) / 1e6)
+
+
+def test_caching_off_sends_no_breakpoints(tmp_path):
+    with ScriptedLLMServer([ScriptedReply(content="ok")]) as provider, \
+            Gateway(UpstreamConfig("anthropic/claude-sonnet-4-5", provider.url.removesuffix("/v1"),
+                                   prompt_caching=False), tmp_path) as gateway:
+        _post(gateway, gateway.issue_token("v1", "t1"))
+    assert "cache_control" not in json.dumps(provider.requests[0])
