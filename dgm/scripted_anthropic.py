@@ -24,8 +24,17 @@ def _blocks(body: dict) -> list[dict]:
     return blocks
 
 
+def _unmarked(value: object) -> object:
+    """The block as cached: its breakpoints (also those nested in a tool result) are no part of it."""
+    if isinstance(value, dict):
+        return {k: _unmarked(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_unmarked(v) for v in value]
+    return value
+
+
 def _tokens(block: dict) -> int:
-    return max(1, len(json.dumps({k: v for k, v in block.items() if k != "cache_control"})) // CHARS_PER_TOKEN)
+    return max(1, len(json.dumps(_unmarked(block))) // CHARS_PER_TOKEN)
 
 
 def _has_breakpoint(block: dict) -> bool:
@@ -44,7 +53,7 @@ class PromptCache:
         blocks = _blocks(body)
         digest, total, ends = hashlib.sha256(), 0, []  # (tokens so far, prefix hash) after each block
         for block in blocks:
-            digest.update(json.dumps({k: v for k, v in block.items() if k != "cache_control"}).encode())
+            digest.update(json.dumps(_unmarked(block)).encode())
             total += _tokens(block)
             ends.append((total, digest.copy().hexdigest()))
         breakpoints = [i for i, block in enumerate(blocks) if _has_breakpoint(block)]

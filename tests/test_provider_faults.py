@@ -289,3 +289,23 @@ def test_caching_off_sends_no_breakpoints(tmp_path):
                                    prompt_caching=False), tmp_path) as gateway:
         _post(gateway, gateway.issue_token("v1", "t1"))
     assert "cache_control" not in json.dumps(provider.requests[0])
+
+
+def test_a_tool_result_marked_in_one_step_is_read_from_the_cache_in_the_next(litellm, tmp_path):
+    tools = [{"type": "function", "function": {"name": "bash", "parameters": {"type": "object"}}}]
+    history = [{"role": "system", "content": "You are a careful coding agent. " * 200},
+               {"role": "user", "content": "Fix the failing test. " * 100}]
+    reply = ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": "ls"}}])
+    with ScriptedLLMServer(lambda body: reply) as provider, \
+            Gateway(UpstreamConfig("anthropic/claude-sonnet-4-5", provider.url.removesuffix("/v1")), tmp_path) as gateway:
+        token = gateway.issue_token("v1", "t1")
+        for step in range(3):
+            answer = litellm.completion(model="openai/gateway", api_base=gateway.url, api_key=token, num_retries=0,
+                                        max_retries=0, messages=history, tools=tools)
+            call = answer.choices[0].message.tool_calls[0]
+            history += [{"role": "assistant", "content": None, "tool_calls": [
+                {"id": call.id, "type": "function", "function": {"name": "bash", "arguments": call.function.arguments}}]},
+                {"role": "tool", "tool_call_id": call.id, "content": f"file_{step}.py\n" * 200}]
+    calls = [json.loads(line) for line in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    for before, after in zip(calls, calls[1:]):
+        assert after["cache_read_tokens"] == before["cache_read_tokens"] + before["cache_write_tokens"]

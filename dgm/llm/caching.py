@@ -20,7 +20,11 @@ def with_cache_control(messages: list[dict], model: str) -> list[dict]:
     caller's list is untouched)."""
     if not asks_for_cache_control(model) or not messages:
         return messages
-    marked = list(messages)
+    # A tool result goes to Anthropic as a string, or as blocks once it carries a breakpoint: as
+    # blocks always, so the step that marked it and the steps after send the same prefix.
+    marked = [{**m, "content": [{"type": "text", "text": m["content"]}]}
+              if m.get("role") == "tool" and isinstance(m.get("content"), str) and m["content"] else m
+              for m in messages]
     targets = {len(marked) - 1} | ({0} if marked[0].get("role") == "system" else set())
     for i in targets:
         marked[i] = _marked(marked[i])
