@@ -48,7 +48,7 @@ class ModelConfig:
     extra: dict = field(default_factory=dict)
     drop_params: bool = True
     prompt_caching: bool = True  # Anthropic cache_control on the system prompt and the last message
-    # output tokens of a call whose caller sets no max_tokens, by who calls
+    # a call's output tokens by who calls: the default, and the most a caller may ask for
     max_tokens_agent: int = 8192
     max_tokens_diagnose: int = 16384
     max_tokens_self_modify: int = 8192

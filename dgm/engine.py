@@ -35,7 +35,7 @@ from dgm.diagnose import describe_outcome, diagnose, pick_failed_task
 from dgm.errors import DgmError
 from dgm.evaluation import EvalJob, EvalResult
 from dgm.executors import Executor, make_executor
-from dgm.llm.budget import BudgetExceeded, TaskBudgetExceeded
+from dgm.llm.budget import BudgetExceeded
 from dgm.llm.call_log import spent_in_log
 from dgm.llm.gateway import Gateway
 from dgm.llm.provider import UpstreamError, upstream_for
@@ -247,7 +247,7 @@ class Engine:
             pass
         except BudgetExceeded:
             self.stop(f"max cost reached (${self._spent():.4f} of ${self.config.run.max_cost:g})")
-        except (UpstreamError, TaskBudgetExceeded) as e:  # the child's own model call: never the run's end
+        except UpstreamError as e:  # the child's own model call failed: never the run's end
             if self._provider_pause():
                 self.stop(self._provider_pause())
             elif not self._stopping.is_set():

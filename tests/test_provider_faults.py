@@ -184,12 +184,12 @@ def test_a_timed_out_attempt_is_charged_at_its_worst_case_then_retried(tmp_path)
     assert gateway.spent == pytest.approx(first["cost"] + second["cost"])
 
 
-def test_config_extras_reach_the_provider_and_a_default_max_tokens_is_set(tmp_path):
+def test_config_extras_reach_the_provider(tmp_path):
     with ScriptedLLMServer([OK]) as provider, \
             Gateway(_upstream(provider, extra={"reasoning_effort": "low", "seed": 7}), tmp_path) as gateway:
         _post(gateway, gateway.issue_token("v1", "t1"))
     (sent,) = provider.requests
-    assert sent["reasoning_effort"] == "low" and sent["seed"] == 7 and sent["max_tokens"] == 8192
+    assert sent["reasoning_effort"] == "low" and sent["seed"] == 7
 
 
 # --- a gateway a container cannot exhaust ---------------------------------------------------------
@@ -309,3 +309,14 @@ def test_a_tool_result_marked_in_one_step_is_read_from_the_cache_in_the_next(lit
     calls = [json.loads(line) for line in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
     for before, after in zip(calls, calls[1:]):
         assert after["cache_read_tokens"] == before["cache_read_tokens"] + before["cache_write_tokens"]
+
+
+def test_max_tokens_defaults_to_the_role_and_is_capped_there(tmp_path):
+    with ScriptedLLMServer([OK, OK, OK]) as provider, \
+            Gateway(_upstream(provider, max_tokens={"agent": 1000, "diagnose": 3000, "self_modify": 1000}),
+                    tmp_path) as gateway:
+        token = gateway.issue_token("v1", "t1")
+        _post(gateway, token)
+        _post(gateway, token, max_tokens=10**9)
+        gateway.chat({"messages": [{"role": "user", "content": "why?"}]}, "v1", "diagnose")
+    assert [r["max_tokens"] for r in provider.requests] == [1000, 1000, 3000]

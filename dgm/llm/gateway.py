@@ -116,9 +116,13 @@ class Gateway:
             raise UpstreamError(f"the provider is unavailable: {down}", 503, "provider_unavailable")
         up = self.upstream
         params = {k: v for k, v in body.items() if k in provider.FORWARDED}
-        if not params.get("max_tokens") and not params.get("max_completion_tokens"):
-            params["max_tokens"] = up.max_tokens[task_id if task_id in ROLES else "agent"]
-        max_tokens = int(params.get("max_tokens") or params.get("max_completion_tokens"))
+        # the role's max_tokens is the default and the most a caller gets: a child asking for a
+        # billion tokens would otherwise reserve the whole budget and stop the run
+        cap = up.max_tokens[task_id if task_id in ROLES else "agent"]
+        asked = [key for key in ("max_tokens", "max_completion_tokens") if params.get(key)] or ["max_tokens"]
+        for key in asked:
+            params[key] = min(int(params.get(key) or cap), cap)
+        max_tokens = max(params[key] for key in asked)
         if up.prompt_caching:
             params["messages"] = with_cache_control(params.get("messages") or [], up.model)
         worst = self.prices.worst_case(params, max_tokens)
