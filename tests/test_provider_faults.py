@@ -320,3 +320,19 @@ def test_max_tokens_defaults_to_the_role_and_is_capped_there(tmp_path):
         _post(gateway, token, max_tokens=10**9)
         gateway.chat({"messages": [{"role": "user", "content": "why?"}]}, "v1", "diagnose")
     assert [r["max_tokens"] for r in provider.requests] == [1000, 1000, 3000]
+
+
+def test_the_tokens_per_minute_limit_holds_calls_back_until_the_window_frees(tmp_path, monkeypatch):
+    from dgm.llm import throttle
+
+    monkeypatch.setattr(throttle, "WINDOW", 1.0)  # a one-second "minute"
+    with ScriptedLLMServer(lambda body: OK) as provider, \
+            Gateway(_upstream(provider, tokens_per_minute=250), tmp_path) as gateway:
+        token = gateway.issue_token("v1", "t1")
+        started = time.monotonic()
+        first_two = [_post(gateway, token, max_tokens=100).status_code for _ in range(2)]
+        two = time.monotonic() - started
+        third = _post(gateway, token, max_tokens=100).status_code
+        three = time.monotonic() - started
+    assert first_two == [200, 200] and third == 200
+    assert two < 1.0 <= three  # about 110 tokens a call: the third waits for the first to leave the window
