@@ -328,7 +328,7 @@ class Engine:
         finally:
             self._gateway.revoke_token(token)
         self.db.add_cost(row.id, "self_modify", self._gateway.usage(row.id, "self_modify").cost)
-        if "budget_exceeded" in change.note:
+        if "budget_exceeded" in change.note and self._gateway.ledger.refused:  # not the task's own cap
             raise BudgetExceeded("the run's budget ran out during self-modification")
         if self._gateway.health.failed_for(row.id, "self_modify"):
             raise UpstreamError("the provider failed during self-modification", 503, "provider_unavailable")
@@ -406,9 +406,12 @@ class Engine:
             cost = (self._gateway.usage(row.id, task_id).cost if self._gateway else 0.0) - booked.get(task_id, 0.0)
             error = None if future.cancelled() else future.exception()
             result = future.result() if not future.cancelled() and error is None else None
-            if self._stopping.is_set() or future.cancelled() or (result is not None and result.budget_stopped):
+            # an agent's word that the run's budget is spent counts only if the gateway refused a call for it
+            out_of_money = result is not None and result.budget_stopped and (
+                self._gateway is None or self._gateway.ledger.refused)
+            if self._stopping.is_set() or future.cancelled() or out_of_money:
                 # not a result: the task runs again on resume, but what it spent stays spent
-                budget_hit = budget_hit or (result is not None and result.budget_stopped)
+                budget_hit = budget_hit or out_of_money
                 if cost:
                     self.db.add_cost(row.id, f"unfinished evaluation of {task_id}", cost)
                 continue

@@ -116,6 +116,7 @@ class Ledger:
         self.budget = budget
         self.spent = spent
         self.reserved = 0.0
+        self.refused = False  # a call was refused for the run's budget: the run is out of money
         self._state = state_dir / STATE_FILE if state_dir is not None else None
         self._lock = threading.Lock()
         self._usage: dict[tuple[str, str], Usage] = {}
@@ -136,6 +137,7 @@ class Ledger:
     def reserve(self, caller: tuple[str, str], worst: float) -> Reservation:
         with self._lock:
             if self.budget is not None and self.spent + self.reserved + worst > self.budget:
+                self.refused = True
                 raise BudgetExceeded(
                     f"the run's model budget of ${self.budget:.4f} is spent (${self.spent:.4f} used, "
                     f"${self.reserved:.4f} reserved by calls in flight, this call may cost ${worst:.4f}); "
