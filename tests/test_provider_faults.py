@@ -336,3 +336,17 @@ def test_the_tokens_per_minute_limit_holds_calls_back_until_the_window_frees(tmp
         three = time.monotonic() - started
     assert first_two == [200, 200] and third == 200
     assert two < 1.0 <= three  # about 110 tokens a call: the third waits for the first to leave the window
+
+
+def test_status_shows_spend_with_what_calls_in_flight_hold(tmp_path):
+    from dgm.config import Config
+    from dgm.engine import new_run
+    from dgm.llm.budget import STATE_FILE
+    from dgm.run_cli import SEED_SOURCE
+    from dgm.run_status import run_status
+
+    run = new_run(tmp_path / "run", Config(), SEED_SOURCE)
+    run.db().set_meta("state", "running")
+    run.db().set_meta("pid", os.getpid())
+    (run.path / STATE_FILE).write_text(json.dumps({"spent": 1.5, "reserved": 0.25}))
+    assert "cost $1.5000 (+$0.2500 in flight)" in run_status(run, 8).line()
