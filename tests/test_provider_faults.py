@@ -268,7 +268,8 @@ def test_anthropic_prompts_are_marked_for_caching_and_hits_are_priced_and_logged
         for turn in range(2):
             litellm.completion(model="openai/gateway", api_base=gateway.url, api_key=token, num_retries=0,
                                max_retries=0, messages=history)
-            history += [{"role": "assistant", "content": "looking"}, {"role": "user", "content": f"output {turn} " * 300}]
+            history += [{"role": "assistant", "content": "looking"},
+                        {"role": "user", "content": f"output {turn} " * 300}]
     first, second = provider.requests
     assert first["system"][-1]["cache_control"] == {"type": "ephemeral"}
     assert first["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
@@ -297,14 +298,16 @@ def test_a_tool_result_marked_in_one_step_is_read_from_the_cache_in_the_next(lit
                {"role": "user", "content": "Fix the failing test. " * 100}]
     reply = ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": "ls"}}])
     with ScriptedLLMServer(lambda body: reply) as provider, \
-            Gateway(UpstreamConfig("anthropic/claude-sonnet-4-5", provider.url.removesuffix("/v1")), tmp_path) as gateway:
+            Gateway(UpstreamConfig("anthropic/claude-sonnet-4-5", provider.url.removesuffix("/v1")),
+                    tmp_path) as gateway:
         token = gateway.issue_token("v1", "t1")
         for step in range(3):
             answer = litellm.completion(model="openai/gateway", api_base=gateway.url, api_key=token, num_retries=0,
                                         max_retries=0, messages=history, tools=tools)
             call = answer.choices[0].message.tool_calls[0]
+            function = {"name": "bash", "arguments": call.function.arguments}
             history += [{"role": "assistant", "content": None, "tool_calls": [
-                {"id": call.id, "type": "function", "function": {"name": "bash", "arguments": call.function.arguments}}]},
+                {"id": call.id, "type": "function", "function": function}]},
                 {"role": "tool", "tool_call_id": call.id, "content": f"file_{step}.py\n" * 200}]
     calls = [json.loads(line) for line in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
     for before, after in zip(calls, calls[1:]):

@@ -31,9 +31,9 @@ from dgm.llm.provider import UpstreamConfig, litellm
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply, rate_limited
 
 MODEL = "anthropic/claude-sonnet-4-5"
-TOOLS = [{"type": "function", "function": {"name": "bash", "description": "Run a shell command in the repository.",
-                                           "parameters": {"type": "object", "properties": {"command": {"type": "string"}},
-                                                          "required": ["command"]}}}]
+TOOLS = [{"type": "function", "function": {
+    "name": "bash", "description": "Run a shell command in the repository.",
+    "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}}}]
 WORDS = "def return self value import class raise assert test path file line error for in if not None".split()
 
 

@@ -83,8 +83,8 @@ def prices_for(model: str, input_per_mtok: float = -1.0, output_per_mtok: float 
     if info is None or info.get("input_cost_per_token") is None:
         if input_per_mtok < 0 or output_per_mtok < 0:
             raise UnknownPrice(f"litellm knows no price for model {model!r}: set model.input_price_per_mtok and "
-                               "model.output_price_per_mtok in the config (`dgm bench run`: --input-price and --output-price; "
-                               "0 for a free local model)")
+                               "model.output_price_per_mtok in the config (`dgm bench run`: --input-price and "
+                               "--output-price; 0 for a free local model)")
         info = {}
     given_in = input_per_mtok / 1e6 if input_per_mtok >= 0 else None
     fresh = given_in if given_in is not None else float(info["input_cost_per_token"])
