@@ -353,3 +353,14 @@ def test_status_shows_spend_with_what_calls_in_flight_hold(tmp_path):
     run.db().set_meta("pid", os.getpid())
     (run.path / STATE_FILE).write_text(json.dumps({"spent": 1.5, "reserved": 0.25}))
     assert "cost $1.5000 (+$0.2500 in flight)" in run_status(run, 8).line()
+
+
+def test_dgm_run_refuses_an_unpriced_model_before_making_a_run(tmp_path):
+    from tests.runs import dgm
+
+    config = tmp_path / "dgm.toml"
+    config.write_text('[model]\nname = "openai/no-such-model-anywhere"\napi_base = "http://127.0.0.1:9/v1"\n')
+    result = dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"), timeout=300)
+    assert result.returncode != 0
+    assert "set model.input_price_per_mtok and model.output_price_per_mtok" in result.stdout + result.stderr
+    assert not (tmp_path / "run").exists()

@@ -75,13 +75,14 @@ def _agent(gateway: Gateway, token: str, calls: int, seed: int) -> tuple[int, st
     return calls, ""
 
 
-def _bash_reply(step_commands: list[str]) -> ScriptedReply:
-    return ScriptedReply(content="Let me look.", tool_calls=[{"name": "bash", "arguments": {
-        "command": random.choice(step_commands)}}])
-
-
 COMMANDS = ["grep -rn 'def parse' src/", "sed -n 1,120p src/core.py", "python -m pytest tests/test_core.py -x -q",
             "git diff", "ls -R src | head -50"]
+
+
+def _bash_reply(body: dict) -> ScriptedReply:
+    """The model's next step: a shell command, the same for the same point of a trajectory."""
+    command = COMMANDS[len(body.get("messages") or []) % len(COMMANDS)]
+    return ScriptedReply(content="Let me look.", tool_calls=[{"name": "bash", "arguments": {"command": command}}])
 
 
 def caching(calls: int) -> list[tuple[str, float, int, int, int]]:
@@ -89,7 +90,7 @@ def caching(calls: int) -> list[tuple[str, float, int, int, int]]:
     rows = []
     for cached in (False, True):
         with tempfile.TemporaryDirectory() as tmp, \
-                ScriptedLLMServer(lambda body: _bash_reply(COMMANDS)) as provider, \
+                ScriptedLLMServer(_bash_reply) as provider, \
                 Gateway(UpstreamConfig(MODEL, provider.url.removesuffix("/v1"), prompt_caching=cached),
                         Path(tmp)) as gateway:
             done, error = _agent(gateway, gateway.issue_token("bench", "task"), calls, seed=1)
@@ -109,7 +110,7 @@ def rate_limited_fleet(agents: int, steps: int, share: float, budget_share: floa
         with lock:
             limited = rng.random() < share
             served["429" if limited else "ok"] += 1
-        return rate_limited(retry_after=0.2) if limited else _bash_reply(COMMANDS)
+        return rate_limited(retry_after=0.2) if limited else _bash_reply(body)
 
     # the budget: a share of what the whole fleet would spend (priced at $3 / $15 per million)
     prices = {"input_price_per_mtok": 3.0, "output_price_per_mtok": 15.0}
