@@ -7,12 +7,12 @@ new ones are closed at once. A request body's declared length is checked before 
 from __future__ import annotations
 
 import http.server
+import queue
 import selectors
 import socket
 import socketserver
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 WORKERS = 64  # handler threads; a model call holds one for its whole duration
 QUEUED = 1024  # connections accepted and waiting for their request; past that, new ones are closed
@@ -32,7 +32,11 @@ class _Bounded:
     request_queue_size = 128  # the listen backlog: accepting is quick, so bursts of clients get in
 
     def _start_pool(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="gateway")
+        # daemon threads, not an executor's: a model call in flight (minutes, with retries) must not
+        # hold up the exit of `dgm run`
+        self._ready: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(WORKERS):
+            threading.Thread(target=self._work, daemon=True, name="gateway").start()
         self._idle = selectors.DefaultSelector()
         self._idle_lock = threading.Lock()
         self._closing = threading.Event()
@@ -50,7 +54,7 @@ class _Bounded:
             for key, _ in self._idle.select(timeout=0.5):
                 with self._idle_lock:
                     self._idle.unregister(key.fileobj)
-                self._pool.submit(self._handle, key.fileobj, key.data[0])
+                self._ready.put((key.fileobj, key.data[0]))
             now = time.monotonic()
             with self._idle_lock:
                 stale = [k for k in self._idle.get_map().values() if now - k.data[1] > READ_TIMEOUT]
@@ -58,18 +62,21 @@ class _Bounded:
                     self._idle.unregister(key.fileobj)
                     self.shutdown_request(key.fileobj)  # type: ignore[attr-defined]
 
-    def _handle(self, request: socket.socket, client_address: object) -> None:
-        try:
-            self.finish_request(request, client_address)  # type: ignore[attr-defined]
-        except Exception:
-            pass  # a client that hung up or timed out is its own problem, not the run's
-        finally:
-            self.shutdown_request(request)  # type: ignore[attr-defined]
+    def _work(self) -> None:
+        while (job := self._ready.get()) is not None:
+            request, client_address = job
+            try:
+                self.finish_request(request, client_address)  # type: ignore[attr-defined]
+            except Exception:
+                pass  # a client that hung up or timed out is its own problem, not the run's
+            finally:
+                self.shutdown_request(request)  # type: ignore[attr-defined]
 
     def server_close(self) -> None:
         self._closing.set()
         super().server_close()  # type: ignore[misc]
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in range(WORKERS):
+            self._ready.put(None)
 
 
 class TCPServer(_Bounded, http.server.HTTPServer):
