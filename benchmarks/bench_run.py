@@ -13,7 +13,8 @@ from pathlib import Path
 from benchmarks.agent_run import run_agent_on_task
 from benchmarks.task_suite import TaskSuite
 from benchmarks.tasks import Task
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from sandbox.container import Limits
 from sandbox.llm_bridge import Bridge, bridge
 from sandbox.pool import ContainerPool
@@ -44,9 +45,14 @@ def run_suite(suite: TaskSuite, tasks: Sequence[Task], genome_dir: Path, out_dir
 
         def one(task: Task) -> TaskRun:
             logs = out_dir / task.instance_id
-            access = bridge(gateway.socket_path, gateway.issue_token("bench", task.instance_id)) if gateway else Bridge()
-            outcome = run_agent_on_task(genome_dir, task, suite, suite.image_for(task), log_dir=logs / "agent",
-                                        bridge=access, limits=limits, run_id="bench")
+            token = gateway.issue_token("bench", task.instance_id) if gateway else ""
+            access = bridge(gateway.socket_path, token) if gateway else Bridge()
+            try:
+                outcome = run_agent_on_task(genome_dir, task, suite, suite.image_for(task), log_dir=logs / "agent",
+                                            bridge=access, limits=limits, run_id="bench")
+            finally:
+                if gateway:
+                    gateway.revoke_token(token)
             result = suite.grade(task, outcome.patch, log_dir=logs / "grade", timeout=limits.timeout, run_id="bench")
             cost = gateway.usage(task_id=task.instance_id).cost if gateway else 0.0
             return TaskRun(task.instance_id, task.difficulty, result.resolved, result.reason, outcome.agent_exit,

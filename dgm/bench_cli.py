@@ -54,6 +54,8 @@ def run(
     api_base: str = typer.Option("", help="an OpenAI-compatible server for the model"),
     api_key_env: str = typer.Option("", help="the environment variable holding the model's key"),
     budget: float = typer.Option(None, help="stop model calls past this many dollars"),
+    input_price: float = typer.Option(-1.0, help="dollars per million input tokens (negative: litellm's price)"),
+    output_price: float = typer.Option(-1.0, help="dollars per million output tokens (negative: litellm's price)"),
     timeout: float = typer.Option(900.0, help="seconds per task, for the agent and for grading"),
     out: Path = typer.Option(Path("runs/bench"), help="results.json and every task's logs go here"),
 ) -> None:
@@ -62,7 +64,7 @@ def run(
 
     from benchmarks.bench_run import by_difficulty, run_suite
     from benchmarks.task_suite import load_task_suite
-    from dgm.gateway import UpstreamConfig
+    from dgm.llm.provider import UpstreamConfig
     from sandbox.container import Limits
 
     if not (agent / "agent").is_dir() or not (agent / "tools").is_dir():
@@ -78,7 +80,7 @@ def run(
     else:
         chosen = [t for t in loaded.tasks() if split == "all" or t.split == split]
     chosen = chosen[:tasks] if tasks else chosen
-    upstream = UpstreamConfig(model, api_base or None, api_key_env or None) if model else None
+    upstream = UpstreamConfig(model, api_base or None, api_key_env or None, input_price, output_price) if model else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("resolved {task.fields[resolved]}"), TimeElapsedColumn(), console=console) as progress:
         bar = progress.add_task(f"{loaded.name}", total=len(chosen), resolved=0)

@@ -38,8 +38,26 @@ class ModelConfig:
     name: str = ""
     api_base: str = ""
     api_key_env: str = ""  # name of the host environment variable holding the key
-    input_price_per_mtok: float = 0.0  # used when litellm knows no price for the model
-    output_price_per_mtok: float = 0.0
+    # Dollars per million tokens; negative: litellm's price for the model. A model litellm does not
+    # price (a custom deployment, a local server) must be priced here (0 when free) or the run is
+    # refused. Given prices also apply to cache reads and writes.
+    input_price_per_mtok: float = -1.0
+    output_price_per_mtok: float = -1.0
+    # Passed to litellm with every call, e.g. reasoning_effort = "low" or thinking = {type = "enabled",
+    # budget_tokens = 4000}; with drop_params, litellm drops what the model does not take (temperature=0).
+    extra: dict = field(default_factory=dict)
+    drop_params: bool = True
+    prompt_caching: bool = True  # Anthropic cache_control on the system prompt and the last message
+    # a call's output tokens by who calls: the default, and the most a caller may ask for
+    max_tokens_agent: int = 8192
+    max_tokens_diagnose: int = 16384
+    max_tokens_self_modify: int = 8192
+    timeout: float = 120.0  # seconds per attempt, plus 50 ms per output token allowed
+    retry_total_wait: float = 600.0  # seconds one call may wait across its retries (Retry-After honoured)
+    retry_first_delay: float = 2.0  # seconds; doubles per retry up to a minute
+    max_concurrent_calls: int = 8  # calls at the provider at once, over every caller of the run
+    tokens_per_minute: int = 0  # prompt and output tokens sent per minute, over every caller; 0: no limit
+    pause_after_failures: int = 3  # consecutive calls failing after every retry pause the run
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,7 @@ class AgentConfig:
     timeout: float = 900.0  # seconds per task, agent and grading each (the agent stops a bit before)
     self_modify_max_steps: int = 250  # a parent working on its own source
     self_modify_timeout: float = 1800.0
+    max_cost: float = 3.0  # US dollars of model calls per task, enforced by the gateway
 
 
 @dataclass(frozen=True)
@@ -160,6 +179,10 @@ def _validated(config: Config, source: str) -> Config:
         (len(config.evaluation.stage_thresholds) == len(config.evaluation.stage_sizes) - 1,
          "evaluation.stage_thresholds needs one threshold per stage after the first"),
         (config.run.max_steps >= 0 and config.run.children_per_step >= 1, "run.max_steps >= 0 and run.children_per_step >= 1"),
+        (config.model.max_concurrent_calls >= 1 and config.model.tokens_per_minute >= 0
+         and config.model.pause_after_failures >= 1,
+         "model.max_concurrent_calls and model.pause_after_failures must be at least 1, model.tokens_per_minute >= 0"),
+        (config.agent.max_cost > 0, "agent.max_cost must be positive"),
         (config.run.parallel_evaluations >= 1 and config.run.parallel_self_modify >= 1,
          "run.parallel_evaluations and run.parallel_self_modify must be at least 1"),
         (config.agent.policy != "llm" or bool(config.model.name), "agent.policy = llm needs model.name"),
@@ -221,6 +244,8 @@ def _toml_value(value: object) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

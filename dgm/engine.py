@@ -35,7 +35,10 @@ from dgm.diagnose import describe_outcome, diagnose, pick_failed_task
 from dgm.errors import DgmError
 from dgm.evaluation import EvalJob, EvalResult
 from dgm.executors import Executor, make_executor
-from dgm.gateway import BudgetExceeded, Gateway, UpstreamConfig, spent_in_log
+from dgm.llm.budget import BudgetExceeded
+from dgm.llm.call_log import spent_in_log
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamError, upstream_for
 from dgm.gi_mutator import MutationError
 from dgm.run_dir import RunDir
 from dgm.self_modify import gi_modify, self_modify
@@ -160,17 +163,19 @@ class Engine:
             return f"max wall time reached ({self.config.run.max_wall_time:.0f} s)"
         if self.config.model.name and self._spent() >= self.config.run.max_cost:
             return f"max cost reached (${self._spent():.4f} of ${self.config.run.max_cost:g})"
-        return ""
+        return self._provider_pause()
+
+    def _provider_pause(self) -> str:
+        """Why the run pauses for its provider, or "": nothing it does is recorded meanwhile."""
+        down = self._gateway.health.down() if self._gateway else ""
+        return f"paused: {down}; `dgm resume {self.run.path}` continues" if down else ""
 
     def _spent(self) -> float:
         return self._gateway.spent if self._gateway else self.db.total_cost()
 
     def _open_gateway(self) -> Gateway:
-        model = self.config.model
-        upstream = UpstreamConfig(model.name, model.api_base or None, model.api_key_env or None,
-                                  model.input_price_per_mtok or None, model.output_price_per_mtok or None)
         # unix socket paths are limited to ~100 bytes: the socket lives in a short temp dir
-        return Gateway(upstream, self.run.path, budget=self.config.run.max_cost,
+        return Gateway(upstream_for(self.config.model), self.run.path, budget=self.config.run.max_cost,
                        spent=spent_in_log(self.run.path), socket_path=self._work / "gw" / "llm.sock",
                        listen=self.config.executor.gateway_address or "127.0.0.1:0")
 
@@ -242,6 +247,11 @@ class Engine:
             pass
         except BudgetExceeded:
             self.stop(f"max cost reached (${self._spent():.4f} of ${self.config.run.max_cost:g})")
+        except UpstreamError as e:  # the child's own model call failed: never the run's end
+            if self._provider_pause():
+                self.stop(self._provider_pause())
+            elif not self._stopping.is_set():
+                self._fail(self.db.variant(variant_id), f"model call failed: {e}")
         except Exception:
             if not self._stopping.is_set():
                 raise
@@ -309,16 +319,22 @@ class Engine:
 
     def _self_modify(self, row: VariantRow, parent_genome: Path):
         assert self._gateway is not None
-        access = bridge(self._gateway.socket_path, self._gateway.issue_token(row.id, "self_modify"))
+        token = self._gateway.issue_token(row.id, "self_modify", task_budget=self.config.agent.max_cost)
         agent = self.config.agent
-        change = self_modify(parent_genome, row.diagnosis, self.sandbox_image,
-                             log_dir=self.run.logs(row.id, "self_modify"), bridge=access,
-                             env=self._agent_env("llm"), limits=self._limits(agent.self_modify_timeout),
-                             agent_args=self._agent_args(agent.self_modify_max_steps, agent.self_modify_timeout),
-                             run_id=f"modify-{row.id}")
+        try:
+            change = self_modify(parent_genome, row.diagnosis, self.sandbox_image,
+                                 log_dir=self.run.logs(row.id, "self_modify"),
+                                 bridge=bridge(self._gateway.socket_path, token), env=self._agent_env("llm"),
+                                 limits=self._limits(agent.self_modify_timeout),
+                                 agent_args=self._agent_args(agent.self_modify_max_steps, agent.self_modify_timeout),
+                                 run_id=f"modify-{row.id}")
+        finally:
+            self._gateway.revoke_token(token)
         self.db.add_cost(row.id, "self_modify", self._gateway.usage(row.id, "self_modify").cost)
-        if "budget_exceeded" in change.note:
+        if "budget_exceeded" in change.note and self._gateway.ledger.refused:  # not the task's own cap
             raise BudgetExceeded("the run's budget ran out during self-modification")
+        if self._gateway.health.failed_for(row.id, "self_modify"):
+            raise UpstreamError("the provider failed during self-modification", 503, "provider_unavailable")
         return change
 
     def _commit(self, row: VariantRow, parent: VariantRow) -> None:
@@ -384,18 +400,29 @@ class Engine:
                 continue
             self._check_stop()
             self.db.start_evaluation(row.id, task_id)
-            futures[self._executor.submit(self._job(row.id, genome, task_id))] = task_id
+            futures[self._submit(row.id, genome, task_id)] = task_id
         budget_hit = False
-        for future in as_completed(futures):
-            task_id = futures[future]
-            cost = self._gateway.usage(row.id, task_id).cost if self._gateway else 0.0
+        booked: dict[str, float] = {}  # cost of runs lost to the provider, already added
+        while futures:
+            future = next(as_completed(futures))
+            task_id = futures.pop(future)
+            cost = (self._gateway.usage(row.id, task_id).cost if self._gateway else 0.0) - booked.get(task_id, 0.0)
             error = None if future.cancelled() else future.exception()
             result = future.result() if not future.cancelled() and error is None else None
-            if self._stopping.is_set() or future.cancelled() or (result is not None and result.budget_stopped):
+            # an agent's word that the run's budget is spent counts only if the gateway refused a call for it
+            out_of_money = result is not None and result.budget_stopped and (
+                self._gateway is None or self._gateway.ledger.refused)
+            if self._stopping.is_set() or future.cancelled() or out_of_money:
                 # not a result: the task runs again on resume, but what it spent stays spent
-                budget_hit = budget_hit or (result is not None and result.budget_stopped)
+                budget_hit = budget_hit or out_of_money
                 if cost:
                     self.db.add_cost(row.id, f"unfinished evaluation of {task_id}", cost)
+                continue
+            if result is not None and self._lost_to_provider(row.id, task_id, result):
+                booked[task_id] = booked.get(task_id, 0.0) + cost
+                self.db.add_cost(row.id, f"evaluation of {task_id} lost to the provider", cost)
+                if not self._stopping.is_set():
+                    futures[self._submit(row.id, genome, task_id)] = task_id
                 continue
             if result is None:  # a harness failure counts against the variant, like a crash
                 self._keep_harness_error(row.id, task_id, error)
@@ -415,11 +442,35 @@ class Engine:
         self.on_event(f"{variant_id} on {task_id}: harness error ({type(error).__name__}: {error}), "
                       f"see {log_dir / 'harness_error.txt'}")
 
-    def _job(self, variant_id: str, genome: Path, task_id: str) -> EvalJob:
+    def _lost_to_provider(self, variant_id: str, task_id: str, result: EvalResult) -> bool:
+        """The provider, not the agent, ended this evaluation: not a result. It runs again, unless
+        the provider is down or keeps failing this task: then the run pauses."""
+        health = self._gateway.health if self._gateway else None
+        if health is None or not (result.agent_exit == "provider_error" or health.failed_for(variant_id, task_id)):
+            return False
+        if not health.requeue(variant_id, task_id):
+            self.stop(f"paused: the provider kept failing {task_id} of {variant_id}; "
+                      f"`dgm resume {self.run.path}` continues")
+        elif self._provider_pause():
+            self.stop(self._provider_pause())
+        else:
+            self.on_event(f"{variant_id} on {task_id}: lost to the provider, running it again")
+        return True
+
+    def _submit(self, variant_id: str, genome: Path, task_id: str) -> Future[EvalResult]:
+        """The evaluation on the executor, its gateway token revoked once it is over."""
+        token = self._gateway.issue_token(variant_id, task_id, self.config.agent.max_cost) \
+            if self.policy == "llm" and self._gateway else ""
+        future = self._executor.submit(self._job(variant_id, genome, task_id, token))
+        if token:
+            future.add_done_callback(lambda _: self._gateway.revoke_token(token))
+        return future
+
+    def _job(self, variant_id: str, genome: Path, task_id: str, token: str) -> EvalJob:
         access = Bridge()
-        if self.policy == "llm":
+        if token:
             assert self._gateway is not None
-            access = bridge(self._gateway.socket_path, self._gateway.issue_token(variant_id, task_id),
+            access = bridge(self._gateway.socket_path, token,
                             self._gateway.address if self.config.executor.gateway_address else "")
         task = self.tasks[task_id]
         return EvalJob(variant_id, task, self.suite, self.suite.image_for(task), genome,

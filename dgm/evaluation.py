@@ -59,9 +59,9 @@ def evaluate(job: EvalJob, cancelled: threading.Event | None = None) -> EvalResu
                                 env=job.env, bridge=job.bridge, limits=job.limits, agent_args=job.agent_args,
                                 run_id=f"eval-{job.variant_id}")
     check()
-    if outcome.agent_exit == "budget_exceeded":
-        return EvalResult(job.variant_id, job.task.instance_id, False, "budget exceeded", outcome.agent_exit,
-                          outcome.duration)
+    if outcome.agent_exit in ("budget_exceeded", "provider_error"):  # not results: nothing to grade
+        return EvalResult(job.variant_id, job.task.instance_id, False, outcome.agent_exit.replace("_", " "),
+                          outcome.agent_exit, outcome.duration)
     graded = job.suite.grade(job.task, outcome.patch, log_dir=job.log_dir / "grade", timeout=job.limits.timeout,
                              run_id=f"grade-{job.variant_id}")
     result = EvalResult(job.variant_id, job.task.instance_id, graded.resolved, graded.reason, outcome.agent_exit,

@@ -26,6 +26,14 @@ def _config(path: Path | None, overrides: list[str]):
     return load_config(path, dict(parse_override(o) for o in overrides))
 
 
+def _check_prices(chosen) -> None:
+    """A model that cannot be priced is refused before anything starts (UnknownPrice says which keys)."""
+    if chosen.model.name:
+        from dgm.llm.budget import prices_for
+
+        prices_for(chosen.model.name, chosen.model.input_price_per_mtok, chosen.model.output_price_per_mtok)
+
+
 def config() -> None:
     """Print every knob with its default, as TOML to start a config file from."""
     from dgm.config import Config, to_toml
@@ -39,6 +47,7 @@ def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
     from dgm.engine import new_run
 
     chosen = _config(config_file, overrides)
+    _check_prices(chosen)
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
     opened = new_run(path, chosen, SEED_SOURCE)
     console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
@@ -52,6 +61,7 @@ def resume(run_dir: Path = typer.Argument(..., help="a run directory"), override
 
     opened = open_run(run_dir)
     chosen = _config(opened.config_path, overrides)
+    _check_prices(chosen)
     opened.config_path.write_text(to_toml(chosen))
     _drive(opened, chosen)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from dgm.llm.budget import budget_state
 from dgm.run_dir import RunDir, variant_views
 from dgm.run_view import VariantView, best_variant
 
@@ -23,6 +24,7 @@ class RunStatus:
     cost: float
     evaluations: int  # finished task evaluations
     elapsed: float  # seconds of running, over every session
+    reserved: float = 0.0  # dollars held by model calls in flight (the gateway's worst cases)
 
     @property
     def rate(self) -> float:
@@ -40,7 +42,8 @@ class RunStatus:
         best = "-" if self.best is None else f"{self.best.score:.2f} ({self.best.id}, stage {self.best.stage})"
         eta = "-" if self.eta is None else f"{self.eta / 60:.0f} min"
         return (f"step {self.step}/{self.max_steps}  archive {self.admitted} (+{self.failed} failed, "
-                f"{self.in_progress} in progress)  best {best}  cost ${self.cost:.4f}  "
+                f"{self.in_progress} in progress)  best {best}  cost ${self.cost:.4f}"
+                f"{f' (+${self.reserved:.4f} in flight)' if self.reserved else ''}  "
                 f"{self.rate:.1f} evals/min  ETA {eta}")
 
 
@@ -62,8 +65,10 @@ def run_status(run: RunDir, max_steps: int) -> RunStatus:
     finished = ("admitted", "failed")
     steps = {v.step for v in views if v.step > 0}
     steps_done = sum(all(v.status in finished for v in views if v.step == s) for s in steps)
+    spent, reserved = budget_state(run.path)
     evaluations = sum(1 for *_, status, _resolved in db.evaluation_rows() if status == "done")
     return RunStatus(state, max(steps, default=0), max_steps, steps_done,
                      sum(v.status == "admitted" for v in views), sum(v.status == "failed" for v in views),
-                     sum(v.status not in finished for v in views), best_variant(views), db.total_cost(),
-                     evaluations, float(db.meta("elapsed", 0.0)))
+                     sum(v.status not in finished for v in views), best_variant(views),
+                     max(db.total_cost(), spent), evaluations, float(db.meta("elapsed", 0.0)),
+                     reserved if state == "running" else 0.0)

@@ -14,14 +14,14 @@ def dgm(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
                           env={**os.environ, "COLUMNS": "200"})
 
 
-def run_config(path: Path, suite: Path, model_url: str, extra: str = "", **run: object) -> Path:
+def run_config(path: Path, suite: Path, model_url: str, extra: str = "", model: str = "", **run: object) -> Path:
     """A run config on `suite` with the scripted model at `model_url`; `run` overrides [run] knobs,
-    `extra` adds whole tables."""
+    `model` adds [model] lines, `extra` adds whole tables."""
     settings = {"max_steps": 8, "children_per_step": 1, "parallel_evaluations": 2, "max_cost": 100.0, **run}
     path.write_text(
         "[run]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items())
         + f'[model]\nname = "openai/scripted"\napi_base = "{model_url}"\n'
-        + "input_price_per_mtok = 1.0\noutput_price_per_mtok = 1.0\n"
+        + "input_price_per_mtok = 1.0\noutput_price_per_mtok = 1.0\n" + model
         + f'[evaluation]\nsuite = "{suite}"\nstage_sizes = [2, 4]\nstage_thresholds = [0.4]\n'
         + "[agent]\nmax_steps = 4\ntimeout = 300.0\n" + extra
     )

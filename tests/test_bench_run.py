@@ -30,7 +30,8 @@ def test_bench_run_resolves_tasks_whose_model_sends_the_fix_and_reports_each_dif
         result = subprocess.run(
             [sys.executable, "-m", "dgm", "bench", "run", "--suite", "pyfix", "--agent", str(GENOME),
              *(a for t in tasks for a in ("--task", t.instance_id)), "--workers", "2",
-             "--model", "openai/scripted", "--api-base", server.url, "--out", str(tmp_path)],
+             "--model", "openai/scripted", "--api-base", server.url, "--input-price", "0", "--output-price", "0",
+             "--out", str(tmp_path)],
             capture_output=True, text=True, timeout=900,
         )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -33,6 +33,16 @@ def test_file_values_and_overrides_combine(tmp_path):
     assert config.run.max_cost == Config().run.max_cost
 
 
+def test_provider_knobs_round_trip_as_an_inline_table(tmp_path):
+    extra = {"reasoning_effort": "low", "thinking": {"type": "enabled", "budget_tokens": 2000}}
+    config = load_config(None, {"model.extra": extra, "model.drop_params": False})
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(config))
+    assert load_config(path).model.extra == extra and load_config(path) == config
+    key, value = parse_override('model.extra={reasoning_effort = "high"}')
+    assert load_config(None, {key: value}).model.extra == {"reasoning_effort": "high"}
+
+
 def test_integers_are_accepted_where_floats_are_expected():
     assert load_config(None, {"run.max_cost": 3}).run.max_cost == 3.0
 
@@ -49,6 +59,9 @@ def test_integers_are_accepted_where_floats_are_expected():
         ({"selection.rule": "best"}, "selection.rule must be dgm, greedy"),
         ({"agent.policy": "llm"}, "agent.policy = llm needs model.name"),
         ({"executor.gateway_address": "head"}, "executor.gateway_address must be host:port, not 'head'"),
+        ({"model.max_concurrent_calls": 0}, "model.max_concurrent_calls and model.pause_after_failures must be at least 1"),
+        ({"agent.max_cost": 0}, "agent.max_cost must be positive"),
+        ({"model.extra": "low"}, "model.extra must be dict"),
         ({"evaluation.suite": "swebnch:tasks"}, "evaluation.suite: suite 'swebnch:tasks': unknown suite kind 'swebnch'"),
         ({"evaluation.suite": "swebench:"}, "evaluation.suite: .*swebench: needs a path"),
     ],

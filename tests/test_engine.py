@@ -58,7 +58,7 @@ def test_a_diagnosed_weakness_is_fixed_by_a_child_that_outscores_its_parent(evol
 
 def test_a_budget_stop_ends_the_run_with_its_cost_recorded(model_url, small_suite, tmp_path):
     run_dir = tmp_path / "run"
-    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_cost=0.004)
+    config = run_config(tmp_path / "dgm.toml", small_suite, model_url, max_cost=0.03)
     result = dgm("run", "--config", str(config), "--run-dir", str(run_dir))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "max cost reached" in result.stdout
@@ -66,8 +66,9 @@ def test_a_budget_stop_ends_the_run_with_its_cost_recorded(model_url, small_suit
     assert db.meta("state").startswith("stopped: max cost reached")
     calls = [json.loads(line) for line in (run_dir / "llm_calls.jsonl").read_text().splitlines()]
     spent = sum(call.get("cost") or 0.0 for call in calls)
-    assert spent >= 0.004 and db.total_cost() == pytest.approx(spent)  # every call's cost is in the database
-    assert len(calls) < 20  # it stopped soon after crossing the budget
+    # every call was reserved at its worst case: the budget is never passed, and every call's cost is in the database
+    assert 0 < spent <= 0.03 and db.total_cost() == pytest.approx(spent)
+    assert len(calls) < 40
     assert check_run(run_dir) == []
     assert "max cost" in dgm("status", str(run_dir)).stdout
 

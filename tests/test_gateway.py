@@ -8,7 +8,8 @@ import os
 import httpx
 import pytest
 
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -31,7 +32,7 @@ def host_key(monkeypatch):
 
 def _upstream(server: ScriptedLLMServer, key_env: str, **kw) -> UpstreamConfig:
     return UpstreamConfig(model="openai/dgm-test-model", api_base=server.url, api_key_env=key_env,
-                          input_price_per_mtok=2.0, output_price_per_mtok=10.0, retry_delay=0.01, **kw)
+                          input_price_per_mtok=2.0, output_price_per_mtok=10.0, retry_first_delay=0.01, **kw)
 
 
 def _ask(litellm, gateway: Gateway, token: str, text: str = "hello", **kw):
@@ -76,9 +77,9 @@ def test_calls_past_the_budget_are_refused_with_402(litellm, tmp_path, host_key)
     with ScriptedLLMServer(replies) as upstream, \
             Gateway(_upstream(upstream, host_key), tmp_path, budget=0.015) as gateway:
         token = gateway.issue_token("v1", "t1")
-        _ask(litellm, gateway, token)  # $0.02: over the budget once done
+        _ask(litellm, gateway, token, max_tokens=10)  # $0.02: over the budget once done
         with pytest.raises(Exception, match=r"budget of \$0.0150 is spent") as refused:
-            _ask(litellm, gateway, token)
+            _ask(litellm, gateway, token, max_tokens=10)
     assert getattr(refused.value, "status_code", None) == 402
     assert len(upstream.requests) == 1
 

@@ -62,3 +62,50 @@ def test_a_script_file_and_a_conditional_responder(tmp_path, litellm):
         response = litellm.completion(model="openai/scripted", api_base=server.url, api_key="k",
                                       messages=[{"role": "user", "content": "shout"}])
     assert response.choices[0].message.content == "SHOUT"
+
+
+def test_scripted_faults_reach_litellm_as_the_errors_real_providers_cause(litellm):
+    from dgm import scripted_llm as s
+
+    replies = [s.rate_limited(retry_after=7), s.overloaded(), s.server_error(502), s.connection_reset(),
+               s.context_window_exceeded(), s.refused()]
+    expected = [(litellm.RateLimitError, 429), (litellm.APIError, 529), (litellm.BadGatewayError, 502),
+                (litellm.InternalServerError, 500), (litellm.ContextWindowExceededError, 400),
+                (litellm.ContentPolicyViolationError, 400)]
+    with ScriptedLLMServer(replies) as server:
+        for kind, status in expected:
+            with pytest.raises(kind) as raised:
+                litellm.completion(model="openai/scripted", api_base=server.url, api_key="k", num_retries=0,
+                                   max_retries=0, messages=[{"role": "user", "content": "x"}])
+            assert raised.value.status_code == status
+            if kind is litellm.RateLimitError:
+                assert raised.value.response.headers["retry-after"] == "7"
+
+
+def test_a_cut_tool_call_and_detailed_usage_reach_litellm(litellm):
+    from dgm.scripted_llm import cut_tool_call
+
+    usage = {"prompt_tokens": 900, "completion_tokens": 60, "prompt_tokens_details": {"cached_tokens": 800},
+             "completion_tokens_details": {"reasoning_tokens": 40}}
+    with ScriptedLLMServer([cut_tool_call("editor", '{"path": "a.py", "new_str": "def f(', 4096),
+                            ScriptedReply(content="ok", usage=usage)]) as server:
+        cut = litellm.completion(model="openai/scripted", api_base=server.url, api_key="k",
+                                 messages=[{"role": "user", "content": "x"}])
+        detailed = litellm.completion(model="openai/scripted", api_base=server.url, api_key="k",
+                                      messages=[{"role": "user", "content": "x"}])
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.choices[0].message.tool_calls[0].function.arguments == '{"path": "a.py", "new_str": "def f('
+    assert detailed.usage.prompt_tokens_details.cached_tokens == 800
+    assert detailed.usage.completion_tokens_details.reasoning_tokens == 40
+
+
+def test_a_slow_reply_arrives_after_its_delay(litellm):
+    import time
+
+    from dgm.scripted_llm import slow
+
+    with ScriptedLLMServer([slow(ScriptedReply(content="late"), 0.5)]) as server:
+        started = time.monotonic()
+        response = litellm.completion(model="openai/scripted", api_base=server.url, api_key="k",
+                                      messages=[{"role": "user", "content": "x"}])
+    assert response.choices[0].message.content == "late" and time.monotonic() - started >= 0.5
