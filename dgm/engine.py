@@ -450,7 +450,7 @@ class Engine:
 
     def _limits(self) -> Limits:
         box = self.config.sandbox
-        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, timeout=self.config.agent.timeout)
+        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, disk=box.disk, timeout=self.config.agent.timeout)
 
     def _agent_env(self, policy: str) -> dict[str, str]:
         return {"DGM_POLICY": policy, "DGM_ACTION_FORMAT": self.config.agent.action_format}
