@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from collections import Counter
+
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Indel
 
 # A child's diff longer than this fails before anything compares it (see dgm.engine).
 MAX_DIFF_CHARS = 1_000_000
 # Character-level comparison costs the product of the two lengths: past this many characters of
-# changed lines, diffs are compared line by line (each line one symbol), which costs the product
-# of their line counts (two 1.6 MB diffs: milliseconds rather than 88 s).
+# changed lines, diffs are compared as multisets of lines (the share of lines they have in
+# common), which costs their length (two 1.6 MB diffs: tens of milliseconds rather than 88 s).
 CHARACTER_LEVEL_LIMIT = 10_000
 
 
@@ -27,7 +28,8 @@ def code_similarity(a: str, b: str) -> float:
     text_a, text_b = "\n".join(lines_a), "\n".join(lines_b)
     if max(len(text_a), len(text_b)) <= CHARACTER_LEVEL_LIMIT:
         return fuzz.ratio(text_a, text_b) / 100
-    return Indel.normalized_similarity(lines_a, lines_b)
+    shared = sum((Counter(lines_a) & Counter(lines_b)).values())
+    return 2 * shared / (len(lines_a) + len(lines_b))
 
 
 def is_near_duplicate(diff: str, others: Sequence[str], threshold: float) -> bool:
