@@ -116,9 +116,13 @@ def test_containers_run_as_a_uid_no_host_user_has(sandbox_image):
         pwd.getpwuid(UID)
 
 
+# The orphan's owner is labelled as a process of another machine, which no sweep on this one
+# removes (other dgm processes start here all the time): only its own deadline can stop it.
 ORPHAN = """
 import sys, threading
+import sandbox.container
 from sandbox.container import Limits, Sandbox
+sandbox.container.owner_id = lambda: "another-machine:1:1"
 box = Sandbox(sys.argv[1], ["sleep", "1000"], limits=Limits(timeout=2), run_id="orphan-test")
 print(box.name, flush=True)
 threading.Thread(target=box.run, daemon=True).start()
@@ -130,7 +134,7 @@ def test_an_orphaned_container_stops_at_its_own_deadline_with_no_dgm_process_ali
     owner = subprocess.Popen([sys.executable, "-c", ORPHAN, sandbox_image], stdout=subprocess.PIPE, text=True,
                              env=os.environ)
     name = owner.stdout.readline().strip()
-    client = docker.from_env()  # not dgm's client: its start-up sweep would remove the orphan
+    client = docker.from_env()
     try:
         container = client.containers.get(name)
         while container.status != "running":
