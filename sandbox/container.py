@@ -300,11 +300,12 @@ class Sandbox:
     def _disk_full(self) -> bool:
         """Whether /work and the volumes together hold more than the disk cap, or /tmp is full."""
         import docker.errors
+        import requests
 
         try:
             _, out = self._container.exec_run(["du", "-sx", "-B1", *self._volumes, "/tmp"], stderr=False)
-        except docker.errors.APIError:
-            return False  # it ended between the wait and the measurement
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return False  # it ended between the wait and the measurement, or cannot start a process now
         used = {}
         for line in out.decode(errors="replace").splitlines():
             size, _, path = line.partition("\t")
@@ -391,7 +392,7 @@ class Sandbox:
                 raise SandboxError(f"could not copy {path} out of the sandbox: {response.text.strip()[:300]}")
             with tarfile.open(fileobj=_ChunkReader(response.iter_content(2**16)), mode="r|") as tar:
                 yield tar
-        except (tarfile.ReadError, requests.exceptions.RequestException) as e:
+        except (tarfile.TarError, requests.exceptions.RequestException) as e:
             raise SandboxError(f"the copy of {path} out of the sandbox broke off: {e}") from e
         finally:
             response.close()
