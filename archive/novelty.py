@@ -3,9 +3,8 @@ it resolves, FunSearch-style) and in code (the lines its diff changes)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from rapidfuzz import fuzz
 

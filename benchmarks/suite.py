@@ -313,7 +313,8 @@ def ensure_environment_image(suite: Suite) -> str:
     dockerfile = ENV_DOCKERFILE.format(sandbox=sandbox, projects=PROJECTS_ROOT)
     requirements = sorted({r for project in suite.projects for r in project.requirements})
     if requirements:
-        dockerfile += REQUIREMENTS_STEP.format(requirements=" ".join(shlex.quote(r) for r in requirements), uid=UID, gid=GID)
+        dockerfile += REQUIREMENTS_STEP.format(requirements=" ".join(shlex.quote(r) for r in requirements),
+                                               uid=UID, gid=GID)
     try:
         return build_image(f"dgm-env-{suite.name}", dockerfile, context, requirements, wheels_for=sandbox)
     except SandboxError as e:
