@@ -20,6 +20,7 @@ import pytest
 from archive.check import check_run, hold_variants
 from archive.db import RunDB
 from archive.genome_repo import ChildRejected, GenomeRepo
+from archive.novelty import MAX_DIFF_CHARS
 from dgm.config import load_config
 from dgm.engine import new_run
 from dgm.run_cli import SEED_SOURCE
@@ -85,6 +86,19 @@ def _damage(db: Path, change: Callable[[bytes], bytes]) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     db.write_bytes(change(db.read_bytes()))
+
+
+def test_a_child_diff_over_the_cap_fails_that_child(run_dir):
+    db = RunDB(run_dir / "run.db")
+    huge = _append_line("agent/smoke_test.py", (SEED_SOURCE / "agent" / "smoke_test.py").read_text(),
+                        "# " + "x" * MAX_DIFF_CHARS)
+    db.add_variant("v1-1", "seed", 1, "modified")
+    db.update_variant("v1-1", diff=huge)
+    result = dgm("resume", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    child = db.variant("v1-1")
+    assert (child.status, child.commit_sha) == ("failed", None)
+    assert child.fail_reason == f"the child's diff is {len(huge)} characters, over the cap of {MAX_DIFF_CHARS}"
 
 
 @pytest.mark.parametrize("command", ["status", "check", "resume"])
