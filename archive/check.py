@@ -5,7 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from archive.db import RunDB
-from archive.genome_repo import GenomeRepo, stored_commits
+from archive.genome_repo import VARIANT_REFS, GenomeRepo, MissingCommit, stored_commits
+
+
+def hold_variants(db: RunDB, repo: GenomeRepo) -> None:
+    """Before a run goes on: every variant's commit must be in genome.git (else one line naming
+    what is lost), and each gets its ref, so `git gc` keeps it."""
+    commits = {row.id: row.commit_sha for row in db.variants() if row.commit_sha}
+    stored = stored_commits(repo)
+    missing = [id for id, sha in commits.items() if sha not in stored]
+    if missing:
+        raise MissingCommit(f"{repo.path} lacks the commits of variant(s) {', '.join(missing[:5])}"
+                            f"{' and more' if len(missing) > 5 else ''}: the genome repository was pruned or "
+                            f"damaged; `dgm check` lists what is lost")
+    repo.keep(commits)
 
 
 def check_run(run_dir: Path) -> list[str]:
@@ -15,6 +28,7 @@ def check_run(run_dir: Path) -> list[str]:
     rows = {row.id: row for row in db.variants()}
     problems = []
     committed = {}
+    kept = repo.kept()
     for row in rows.values():
         if row.commit_sha is None:
             if row.status not in ("failed", "pending", "diagnosed", "modified"):
@@ -24,6 +38,9 @@ def check_run(run_dir: Path) -> list[str]:
             problems.append(f"variant {row.id} names commit {row.commit_sha[:12]}, which the repository lacks")
             continue
         committed[row.commit_sha] = row.id
+        if kept.get(row.id) != row.commit_sha:
+            problems.append(f"variant {row.id} has no ref {VARIANT_REFS}{row.id} to its commit (`git gc` would "
+                            f"delete it; `dgm resume` adds it)")
         parent = rows.get(row.parent_id) if row.parent_id else None
         git_parents = repo.parents(row.commit_sha)
         expected = [parent.commit_sha] if parent is not None and parent.commit_sha else []

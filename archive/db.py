@@ -2,12 +2,16 @@
 
 SQLite in WAL mode, one connection per thread, every state change one short transaction, so a
 run killed at any moment resumes from what was written. A finished evaluation is never
-recorded twice: (variant, task) is unique and finishing is idempotent.
+recorded twice: (variant, task) is unique and finishing is idempotent. One process drives a run
+at a time (`RunLock`), and a database file that exists is never re-created: an empty or damaged
+one is an error naming it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -36,7 +40,40 @@ CREATE TABLE IF NOT EXISTS costs (
 
 
 class RunDBError(DgmError):
-    """The run database is missing, from another schema version, or asked for what it lacks."""
+    """The run database is missing, damaged, from another schema version, or asked for what it lacks."""
+
+
+class RunLocked(DgmError):
+    """Another live process drives this run."""
+
+
+class RunLock:
+    """The right to drive one run: an exclusive flock on RUN/run.lock, which holds the owner's pid.
+    The kernel releases it when its process dies however it dies, so a killed run's lock is free
+    for the next `dgm resume` with nothing to clean up."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "run.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLocked(f"{self.path.parent} is being driven by process {owner}: stop it first, or wait "
+                            f"for it to end") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the lock
+            self._fd = None
 
 
 @dataclass(frozen=True)
@@ -64,17 +101,37 @@ _VARIANT_COLUMNS = [f.name for f in fields(VariantRow)]
 
 class RunDB:
     def __init__(self, path: Path, create: bool = False) -> None:
+        if create and path.exists():
+            raise RunDBError(f"{path} already exists: a run database is never created over a file")
         if not create and not path.exists():
             raise RunDBError(f"{path} does not exist: not a run directory")
+        if not create and path.stat().st_size == 0:
+            raise RunDBError(f"{path} is empty (0 bytes): the run database is lost; restore it from a backup")
         self.path = path
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)  # executescript commits on its own: outside the transaction
-        with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise RunDBError(f"{path} has schema version {row[0]}; this dgm reads version {SCHEMA_VERSION}")
+        try:
+            if create:
+                self._conn().executescript(SCHEMA)  # executescript commits on its own: outside the transaction
+                self.set_meta("schema_version", SCHEMA_VERSION)
+            else:
+                self._verify()
+        except sqlite3.DatabaseError as e:
+            raise RunDBError(f"{path} is damaged ({e}): not a readable run database") from e
+
+    def _verify(self) -> None:
+        """A database whose pages are sound and whose schema this dgm reads."""
+        conn = self._conn()
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise RunDBError(f"{self.path} is damaged (SQLite's check: {problems[0]})")
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None:
+            raise RunDBError(f"{self.path} is a SQLite database but not a dgm run's (no schema version)")
+        if int(json.loads(row[0])) != SCHEMA_VERSION:
+            raise RunDBError(f"{self.path} has schema version {row[0]}; this dgm reads version {SCHEMA_VERSION}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -2,7 +2,8 @@
 is its parent's commit, so the lineage is the git DAG.
 
 Children are committed through a temporary index per call (read-tree, apply --cached,
-write-tree, commit-tree): no work tree is touched, so several threads can commit at once.
+write-tree, commit-tree): no work tree is touched, so several threads can commit at once. Every
+variant's commit is held by a ref, refs/variants/<id>, so `git gc` keeps it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import git
@@ -18,6 +20,7 @@ from benchmarks.patches import split_files
 from dgm.errors import DgmError
 
 GENOME_PATHS = ("agent", "tools")
+VARIANT_REFS = "refs/variants/"
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".dgm-index", ".pytest_cache")
 _AUTHOR = {"GIT_AUTHOR_NAME": "dgm", "GIT_AUTHOR_EMAIL": "dgm@localhost",
            "GIT_COMMITTER_NAME": "dgm", "GIT_COMMITTER_EMAIL": "dgm@localhost"}
@@ -25,6 +28,10 @@ _AUTHOR = {"GIT_AUTHOR_NAME": "dgm", "GIT_AUTHOR_EMAIL": "dgm@localhost",
 
 class ChildRejected(DgmError):
     """A child's diff cannot become a variant: empty, outside the genome, or not applicable."""
+
+
+class MissingCommit(DgmError):
+    """genome.git lacks a commit the run database names: the repository was damaged or pruned."""
 
 
 def changed_paths(diff: str) -> list[str]:
@@ -80,14 +87,37 @@ class GenomeRepo:
         return self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env={**_AUTHOR, **stamp})
 
     def checkout(self, sha: str, dest: Path) -> Path:
-        """The variant's genome as files in `dest`."""
+        """The variant's genome as files in `dest`. A genome is regular files and directories:
+        one holding a link or any other kind of file is rejected, never written out."""
         dest.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile() as archive:
-            self.repo.archive(archive, sha, format="tar")
+            try:
+                self.repo.git.archive("--format=tar", sha, output_stream=archive)
+            except git.GitCommandError as e:
+                raise MissingCommit(f"{self.path} lacks commit {sha[:12]} (was it garbage-collected or "
+                                    f"damaged?); `dgm check` on the run lists what is lost") from e
             archive.seek(0)
             with tarfile.open(fileobj=archive) as tar:
-                tar.extractall(dest, filter="data")
+                members = tar.getmembers()
+                special = [m.name for m in members if not (m.isfile() or m.isdir())]
+                if special:
+                    raise ChildRejected(f"genome {sha[:12]} holds {', '.join(special[:5])}: links and special "
+                                        f"files are not allowed in a genome")
+                tar.extractall(dest, members=members, filter="data")
         return dest
+
+    def keep(self, commits: Mapping[str, str]) -> None:
+        """Point refs/variants/<id> at each variant's commit, so `git gc` never prunes one."""
+        if commits:
+            with tempfile.TemporaryFile("w+") as updates:
+                updates.writelines(f"update {VARIANT_REFS}{id} {sha}\n" for id, sha in commits.items())
+                updates.seek(0)
+                self.repo.git.update_ref("--stdin", istream=updates)
+
+    def kept(self) -> dict[str, str]:
+        """{variant id: commit} of every variant ref."""
+        out = self.repo.git.for_each_ref("--format=%(refname) %(objectname)", VARIANT_REFS)
+        return {ref.removeprefix(VARIANT_REFS): sha for ref, sha in (line.split() for line in out.splitlines())}
 
     def diff(self, a_sha: str, b_sha: str) -> str:
         return self.repo.git.diff(a_sha, b_sha, "--", *GENOME_PATHS) + "\n"

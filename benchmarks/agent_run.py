@@ -66,10 +66,11 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --
         box.put("/work/task", {"issue.md": issue})
         result = box.run()
         try:
-            box.get_tree("/work/out", log_dir)
-        except DgmError:
-            pass
-    (log_dir / "agent_output.txt").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
+            left_out = box.get_tree("/work/out", log_dir)
+        except DgmError as e:
+            left_out = [str(e)]
+    copy_notes = "".join(f"\n[copy out of /work/out: {line}]" for line in left_out)
+    (log_dir / "agent_output.txt").write_text(result.stdout + "\n--- stderr ---\n" + result.stderr + copy_notes)
     out = log_dir / "out"
     trajectory = out / "trajectory.jsonl"
     agent_exit = "none"

@@ -8,7 +8,7 @@ Dockerfile.sandbox with host-downloaded wheels. Tagged by a hash of its inputs.
 from __future__ import annotations
 
 from sandbox.debian_base import ensure_debian_base
-from sandbox.image import DEBIAN_PACKAGES, DOCKERFILE, REQUIREMENTS, Log, _console_log, build_image
+from sandbox.image import DEBIAN_PACKAGES, DOCKERFILE, REQUIREMENTS, Log, _console_log, build_image, sandbox_buildargs
 
 POLYGLOT_REPO = "dgm-polyglot"
 # Debian's own toolchains (bookworm: Go 1.19, Rust 1.63, g++ 12, CMake 3.25); Python tests use
@@ -23,4 +23,4 @@ def ensure_polyglot_image(*, log: Log | None = None) -> str:
     requirements = [line.strip() for line in REQUIREMENTS.read_text().splitlines()
                     if line.strip() and not line.startswith("#")]
     return build_image(POLYGLOT_REPO, DOCKERFILE.read_text(), {"requirements.txt": REQUIREMENTS}, requirements,
-                       wheels_for=base, buildargs={"BASE_IMAGE": base}, log=log)
+                       wheels_for=base, buildargs=sandbox_buildargs(base), log=log)

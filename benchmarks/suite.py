@@ -25,6 +25,7 @@ from packaging.version import InvalidVersion, Version
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
 from dgm.errors import DgmError
+from sandbox.container import GID, UID
 
 if TYPE_CHECKING:
     from benchmarks.grader import GradeResult
@@ -294,7 +295,7 @@ USER 0:0
 COPY wheels /tmp/wheels
 RUN /opt/venv/bin/pip install --no-index --no-compile --find-links /tmp/wheels {requirements} \\
  && rm -rf /tmp/wheels /root/.cache
-USER 1000:1000
+USER {uid}:{gid}
 """
 
 
@@ -312,7 +313,8 @@ def ensure_environment_image(suite: Suite) -> str:
     dockerfile = ENV_DOCKERFILE.format(sandbox=sandbox, projects=PROJECTS_ROOT)
     requirements = sorted({r for project in suite.projects for r in project.requirements})
     if requirements:
-        dockerfile += REQUIREMENTS_STEP.format(requirements=" ".join(shlex.quote(r) for r in requirements))
+        dockerfile += REQUIREMENTS_STEP.format(requirements=" ".join(shlex.quote(r) for r in requirements),
+                                               uid=UID, gid=GID)
     try:
         return build_image(f"dgm-env-{suite.name}", dockerfile, context, requirements, wheels_for=sandbox)
     except SandboxError as e:

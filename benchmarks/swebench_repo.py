@@ -4,7 +4,7 @@ A task repo (`sweb.yaml`, `tasks/<id>/{task.yaml, tests.json, problem_statement.
 test.patch, eval.sh, Dockerfile}`) is read and checked by the `swebench` package itself
 (`swebench.task`), and test logs are parsed by its parsers (`swebench.harness`), so a task is
 read and graded as SWE-bench reads and grades it; only the containers are ours, hardened like
-every other (no network, read-only root, uid 1000, limits, labels).
+every other (no network, read-only root, a uid no host user has, limits, labels).
 
 Each instance image is built from its task's Dockerfile with the task directory as context and
 `BASE_IMAGE` set to the sandbox image (so `ARG BASE_IMAGE` / `FROM ${BASE_IMAGE}` builds with no
@@ -33,6 +33,7 @@ from benchmarks.patches import drop_test_changes
 from benchmarks.suite import SuiteError
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
+from sandbox.container import GID, UID
 
 if TYPE_CHECKING:
     import types
@@ -41,8 +42,8 @@ TESTBED = "/testbed"
 EXTRA = "pip install 'dgm[swebench]'"
 # SWE-bench's statuses in the vocabulary of the shared verdict
 STATUS = {"PASSED": "passed", "XFAIL": "passed", "SKIPPED": "skipped", "FAILED": "failed", "ERROR": "failed"}
-# uid 1000 must own the repository it edits and grades (git refuses foreign-owned repos)
-OWN_TESTBED = f"\n# added by dgm\nUSER root\nRUN chown -R 1000:1000 {TESTBED}\n"
+# the sandbox's uid must own the repository it edits and grades (git refuses foreign-owned repos)
+OWN_TESTBED = f"\n# added by dgm\nUSER root\nRUN chown -R {UID}:{GID} {TESTBED}\n"
 COMMIT = "git add -A && git -c user.name=dgm -c user.email=dgm@localhost commit -q --allow-empty -m"
 APPLY_FAILED = {91: "the model patch", 92: "the test patch"}
 NO_TESTBED = 93

@@ -102,6 +102,7 @@ class SandboxConfig:
     memory: str = "2g"
     cpus: float = 1.0
     pids: int = 512
+    disk: str = "2g"  # a container's /work and other writable volumes together
 
 
 @dataclass(frozen=True)

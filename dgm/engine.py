@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 import threading
 import time
 import traceback
@@ -23,10 +22,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_c
 from contextlib import ExitStack
 from pathlib import Path
 
+from archive.check import hold_variants
 from archive.db import VariantRow
 from archive.genome_repo import ChildRejected
 from archive.lineage import clade, lineage_graph
-from archive.novelty import is_near_duplicate, novelty
+from archive.novelty import MAX_DIFF_CHARS, is_near_duplicate, novelty
 from archive.selection import Candidate, select_parents
 from benchmarks.task_suite import TaskSuite, load_task_suite
 from dgm.child_check import smoke_failure
@@ -43,6 +43,7 @@ from dgm.gi_mutator import MutationError
 from dgm.run_dir import RunDir
 from dgm.self_modify import gi_modify, self_modify
 from dgm.stages import StagePlan, plan_stages, score
+from dgm.workspace import run_workspace
 from sandbox.container import Limits
 from sandbox.image import ensure_sandbox_image
 from sandbox.live import remove_all
@@ -94,11 +95,12 @@ class Engine:
         self.db.set_meta("state", "running")
         self.db.set_meta("pid", os.getpid())
         session_start, elapsed_before = time.monotonic(), float(self.db.meta("elapsed", 0.0))
+        hold_variants(self.db, self.genomes)
         requeued = self.db.reset_running()
         if requeued:
             self.on_event(f"resuming: {requeued} interrupted evaluation(s) will run again")
         with ExitStack() as stack:
-            self._work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dgm-run-")))
+            self._work = stack.enter_context(run_workspace())
             self.sandbox_image = ensure_sandbox_image()
             if self.config.model.name:
                 self._gateway = stack.enter_context(self._open_gateway())
@@ -338,6 +340,8 @@ class Engine:
         return change
 
     def _commit(self, row: VariantRow, parent: VariantRow) -> None:
+        if len(row.diff) > MAX_DIFF_CHARS:
+            return self._fail(row, f"the child's diff is {len(row.diff)} characters, over the cap of {MAX_DIFF_CHARS}")
         siblings = [r.diff for r in self.db.variants() if r.parent_id == parent.id and r.id != row.id and r.diff]
         if is_near_duplicate(row.diff, siblings, self.config.mutation.near_duplicate_threshold):
             return self._fail(row, "near-duplicate of a sibling's change")
@@ -345,11 +349,16 @@ class Engine:
             sha = self.genomes.commit_child(parent.commit_sha, row.diff, f"{row.id}: {row.summary}"[:200], row.created)
         except ChildRejected as e:
             return self._fail(row, str(e))
+        self.genomes.keep({row.id: sha})
         self._check_stop()
         self.db.update_variant(row.id, status="committed", commit_sha=sha)
 
     def _validate(self, row: VariantRow) -> None:
-        failure = smoke_failure(self._genome(row), self.sandbox_image, run_id=f"smoke-{row.id}")
+        try:
+            genome = self._genome(row)
+        except ChildRejected as e:  # a link or special file in the genome
+            return self._fail(row, str(e))
+        failure = smoke_failure(genome, self.sandbox_image, run_id=f"smoke-{row.id}")
         if failure:
             return self._fail(row, failure)
         self._check_stop()
@@ -495,7 +504,7 @@ class Engine:
 
     def _limits(self, timeout: float) -> Limits:
         box = self.config.sandbox
-        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, timeout=timeout)
+        return Limits(memory=box.memory, cpus=box.cpus, pids=box.pids, disk=box.disk, timeout=timeout)
 
     def _agent_env(self, policy: str) -> dict[str, str]:
         return {"DGM_POLICY": policy, "DGM_ACTION_FORMAT": self.config.agent.action_format,

@@ -3,6 +3,7 @@ kill, and see where one stands."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -44,26 +45,41 @@ def config() -> None:
 def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
         run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>")) -> None:
     """Start an evolution run (no model configured: repair policy and genetic improvement)."""
-    from dgm.engine import new_run
+    from archive.db import RunLock
+    from dgm.engine import Engine, new_run
 
     chosen = _config(config_file, overrides)
     _check_prices(chosen)
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
-    opened = new_run(path, chosen, SEED_SOURCE)
+    existed = path.exists()
+    fresh = not existed or not any(path.iterdir())
+    try:
+        opened = new_run(path, chosen, SEED_SOURCE)
+        Engine(opened, chosen)  # the suite and the stage plan load, or no half-made run is left
+    except DgmError:
+        if fresh and path.exists():
+            shutil.rmtree(path)
+            if existed:
+                path.mkdir()
+        raise
     console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
-    _drive(opened, chosen)
+    with RunLock(path):
+        _drive(opened, chosen)
 
 
 def resume(run_dir: Path = typer.Argument(..., help="a run directory"), overrides: list[str] = SetOption) -> None:
     """Continue a run after a crash, a kill or a stop; `--set run.max_steps=N` extends it."""
+    from archive.db import RunLock
     from dgm.config import to_toml
     from dgm.run_dir import open_run
 
     opened = open_run(run_dir)
-    chosen = _config(opened.config_path, overrides)
-    _check_prices(chosen)
-    opened.config_path.write_text(to_toml(chosen))
-    _drive(opened, chosen)
+    with RunLock(opened.path):
+        opened.db()  # a lost or damaged database stops here, in one line
+        chosen = _config(opened.config_path, overrides)
+        _check_prices(chosen)
+        opened.config_path.write_text(to_toml(chosen))
+        _drive(opened, chosen)
 
 
 def status(run_dir: Path = typer.Argument(..., help="a run directory"),

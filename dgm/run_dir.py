@@ -39,8 +39,11 @@ class RunDir:
 
 def open_run(path: Path) -> RunDir:
     run = RunDir(path)
-    if not run.db_path.exists() or not run.genome_path.exists():
+    missing = [p.name for p in (run.db_path, run.genome_path) if not p.exists()]
+    if len(missing) == 2:
         raise DgmError(f"{path} is not a run directory (it needs run.db and genome.git)")
+    if missing:
+        raise DgmError(f"{path} is a damaged run directory: {missing[0]} is missing")
     return run
 
 

@@ -1,12 +1,14 @@
 """One hardened container: copy files in, run one command under limits, copy results out.
 
 Every container is network-less (unless a mount such as the LLM gateway's socket is given),
-read-only at the root, unprivileged, capped in memory, CPU and processes, killed at its
-wall-clock limit, labelled with its run and owner, and removed on every path out.
+read-only at the root, run as a uid no host user has, capped in memory, CPU, processes and disk,
+killed at its wall-clock limit (by its owner, and by itself should its owner die), labelled with
+its run and owner, and removed on every path out. What comes back out is capped too.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -14,7 +16,8 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -23,10 +26,17 @@ from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, SandboxError, docker_c
 from sandbox.live import forget, remember
 
 WORKDIR = "/work"
-UID = 1000
+# The one uid/gid containers run as: no user of the host, so no host account shares it (such a user
+# could read a task's token from /proc/<pid>/environ). Debian reserves 65000-65533 for no one.
+UID = 65432
+GID = 65432
 _MEMORY = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
+# A container's own deadline trails its owner's kill, so it matters only when the owner is gone.
+SELF_DEADLINE_GRACE = 30
+DISK_POLL = 2.0  # seconds between measurements of a running container's disk use
+READ_CAP = 64 * 2**20  # bytes `Sandbox.read` returns at most
 
-EndReason = Literal["exit", "timeout", "oom"]
+EndReason = Literal["exit", "timeout", "oom", "disk_full"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +47,11 @@ class Limits:
     timeout: float = 600.0
     output_cap: int = 1_000_000  # bytes kept of each of stdout and stderr
     tmp_size: str = "1g"
+    disk: str = "2g"  # /work and every volume together; also the largest file the command may write
+    copy_cap: int = 100_000_000  # bytes of files `get_tree` copies out
 
     def __post_init__(self) -> None:
-        for field in ("memory", "tmp_size"):
+        for field in ("memory", "tmp_size", "disk"):
             value = getattr(self, field)
             if not isinstance(value, str) or not _MEMORY.match(value):
                 raise SandboxError(f"limit {field}={value!r} is not a size such as '512m' or '2g'")
@@ -56,12 +68,42 @@ class Limits:
             raise SandboxError(f"limit timeout={self.timeout!r} must be a positive number of seconds")
         if self.output_cap < 0:
             raise SandboxError(f"limit output_cap={self.output_cap!r} must not be negative")
+        if self.copy_cap < 0:
+            raise SandboxError(f"limit copy_cap={self.copy_cap!r} must not be negative")
 
     @property
     def memory_bytes(self) -> int:
-        from docker.utils import parse_bytes
+        return _bytes(self.memory)
 
-        return parse_bytes(self.memory.lower())
+    @property
+    def disk_bytes(self) -> int:
+        return _bytes(self.disk)
+
+    @property
+    def tmp_bytes(self) -> int:
+        return _bytes(self.tmp_size)
+
+
+def _bytes(size: str) -> int:
+    from docker.utils import parse_bytes
+
+    return parse_bytes(size.lower())
+
+
+@functools.cache
+def check_uid_unused() -> None:
+    """Refuse to start containers whose uid or gid names a user or group of this host."""
+    import grp
+    import pwd
+
+    for kind, lookup, number in (("user", pwd.getpwuid, UID), ("group", grp.getgrgid, GID)):
+        try:
+            name = lookup(number)[0]
+        except KeyError:
+            continue
+        raise SandboxError(f"containers run as {kind} id {number}, but this host's {kind} {name!r} has it: "
+                           f"that {kind} could read the secrets of every container; change UID/GID in "
+                           f"sandbox/container.py to an unused id")
 
 
 @dataclass(frozen=True)
@@ -118,33 +160,46 @@ class Sandbox:
     """A container for one command. Use as a context manager so it is removed on every exit.
 
     `volumes`: paths besides /work that must be writable (SWE-bench's /testbed).
+
+    Disk: /work and `volumes` are anonymous volumes, since files are copied in and out with the
+    container stopped (a tmpfs, mount or volume, is empty then: measured on Docker 20.10 and 28,
+    and overlay's `size` storage option needs xfs with project quotas). So their cap is enforced
+    twice: no file may grow past it (RLIMIT_FSIZE, by the kernel), and `run` measures their use
+    every DISK_POLL seconds and ends the container past it (reason "disk_full"). /tmp is a tmpfs
+    of `limits.tmp_size`, kernel-capped; a full /tmp also ends the container as "disk_full".
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
                  mounts: Sequence[Mount] = (), volumes: Sequence[str] = ()) -> None:
         import docker.errors
-        from docker.types import LogConfig
+        from docker.types import LogConfig, Ulimit
         from docker.types import Mount as DockerMount
 
         if not command:
             raise SandboxError("a sandbox needs a command to run")
+        check_uid_unused()
         self.limits = limits
+        self._volumes = (WORKDIR, *volumes)
         self._started = False
         client = docker_client()
+        # The container's own deadline: should its owner die, it still stops (timeout is the
+        # child of docker's init; when timeout ends, so does every process of the container).
+        deadline = ["timeout", "-k", "5", f"{limits.timeout + SELF_DEADLINE_GRACE:.0f}"]
         try:
             self._container = client.containers.create(
-                image, list(command),
-                user=f"{UID}:{UID}", working_dir=workdir, environment=dict(env),
+                image, [*deadline, *command],
+                user=f"{UID}:{GID}", working_dir=workdir, environment=dict(env),
                 labels={LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()},
                 network_mode="none", read_only=True, init=True,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
-                tmpfs={"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={UID}"},
+                ulimits=[Ulimit(name="fsize", soft=limits.disk_bytes, hard=limits.disk_bytes)],
+                tmpfs={"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={GID}"},
                 # /work and each of `volumes` are anonymous volumes: writable under the read-only
                 # root, filled from the image's content at that path, removed with the container
-                mounts=[DockerMount(path, None, type="volume") for path in (WORKDIR, *volumes)] + [
+                mounts=[DockerMount(path, None, type="volume") for path in self._volumes] + [
                     DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
                     for m in mounts
                 ],
@@ -201,9 +256,8 @@ class Sandbox:
             self._container.put_archive(WORKDIR, buf)
 
     def run(self) -> RunResult:
-        """Start the command, wait for it (killing it at the time limit), return what it did."""
-        import requests
-
+        """Start the command, wait for it (killing it at the time limit or the disk cap), return
+        what it did."""
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
@@ -212,26 +266,71 @@ class Sandbox:
         self._container.start()
         reader = threading.Thread(target=self._collect, args=(collector,), daemon=True)
         reader.start()
-        timed_out = False
-        try:
-            status = self._container.wait(timeout=self.limits.timeout)
-        except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
-            # docker-py reports a wait that outlived its timeout as one of these
-            timed_out = True
-            self._container.kill()
-            status = self._container.wait(timeout=30)
+        status, killed_for = self._wait(started)
         duration = time.monotonic() - started
         reader.join(timeout=30)
         self._container.reload()
         state = self._container.attrs["State"]
-        reason: EndReason = "timeout" if timed_out else "oom" if state.get("OOMKilled") else "exit"
+        reason: EndReason = killed_for or ("oom" if state.get("OOMKilled") else "exit")
         stdout, out_cut = collector.text(1)
         stderr, err_cut = collector.text(2)
+        if killed_for == "disk_full":
+            stderr += (f"\n[killed: the container's disk is full ({self.limits.disk} for "
+                       f"{', '.join(self._volumes)}; {self.limits.tmp_size} for /tmp)]\n")
         return RunResult(
-            exit_code=None if timed_out else status.get("StatusCode"),
+            exit_code=None if killed_for else status.get("StatusCode"),
             stdout=stdout, stderr=stderr, duration=duration, reason=reason,
             stdout_truncated=out_cut, stderr_truncated=err_cut,
         )
+
+    def _wait(self, started: float) -> tuple[dict, EndReason | None]:
+        """The container's exit status, and why it was killed (None: it ended by itself)."""
+        import requests
+
+        deadline = started + self.limits.timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                return self._container.wait(timeout=min(DISK_POLL, left)), None
+            except (requests.exceptions.ConnectionError, requests.exceptions.ReadTimeout):
+                pass  # docker-py reports a wait that outlived its timeout as one of these
+            if self._disk_full():
+                return self._kill(), "disk_full"
+        return self._kill(), "timeout"
+
+    def _disk_full(self) -> bool:
+        """Whether /work and the volumes together hold more than the disk cap, or /tmp is full."""
+        import docker.errors
+        import requests
+
+        try:
+            _, out = self._container.exec_run(["du", "-sx", "-B1", *self._volumes, "/tmp"], stderr=False)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return False  # it ended between the wait and the measurement, or cannot start a process now
+        used = {}
+        for line in out.decode(errors="replace").splitlines():
+            size, _, path = line.partition("\t")
+            if size.isdigit():
+                used[path] = int(size)
+        volumes = sum(used.get(path, 0) for path in self._volumes)
+        return volumes > self.limits.disk_bytes or used.get("/tmp", 0) >= self.limits.tmp_bytes - 2**20
+
+    def _kill(self) -> dict:
+        """Kill the container and return its exit status; a daemon too loaded to answer is a
+        SandboxError (the container is removed on close, or by the next start's sweep)."""
+        import docker.errors
+        import requests
+
+        try:
+            self._container.kill()
+        except docker.errors.APIError as e:
+            if e.status_code != 409:  # 409: it ended on its own meanwhile
+                raise SandboxError(f"could not kill container {self.name}: {e.explanation or e}") from e
+        except requests.exceptions.RequestException as e:
+            raise SandboxError(f"container {self.name} did not answer the kill in time ({e})") from e
+        try:
+            return self._container.wait(timeout=30)
+        except requests.exceptions.RequestException as e:
+            raise SandboxError(f"container {self.name} did not stop within 30 s of its kill ({e})") from e
 
     def _collect(self, collector: _CappedCollector) -> None:
         stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
@@ -241,41 +340,90 @@ class Sandbox:
             if err:
                 collector.feed(2, err)
 
-    def read(self, path: str) -> bytes:
-        """The content of one file in the container."""
-        with tempfile.TemporaryFile() as buf:
-            self._fetch(path, buf)
-            with tarfile.open(fileobj=buf) as tar:
-                member = tar.next()
-                if member is None or not member.isfile():
-                    raise SandboxError(f"{path} in the sandbox is not a regular file")
-                f = tar.extractfile(member)
-                assert f is not None
-                return f.read()
+    def read(self, path: str, cap: int = READ_CAP) -> bytes:
+        """The content of one regular file in the container, refused past `cap` bytes without
+        reading it."""
+        with self._archive(path) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                raise SandboxError(f"{path} in the sandbox is not a regular file")
+            if member.size > cap:
+                raise SandboxError(f"{path} in the sandbox is {member.size} bytes, over the {cap}-byte cap "
+                                   f"on what is read back")
+            f = tar.extractfile(member)
+            assert f is not None
+            return f.read()
 
-    def get_tree(self, path: str, dest: Path) -> None:
-        """Copy a file or directory out of the container into host directory `dest`."""
+    def get_tree(self, path: str, dest: Path) -> list[str]:
+        """Copy a file or directory out of the container into host directory `dest`: regular
+        files and directories only, at most `limits.copy_cap` bytes of files. Returns one line per
+        thing left out (links, FIFOs, devices, names outside `dest`, files past the cap)."""
         dest.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile() as buf:
-            self._fetch(path, buf)
-            with tarfile.open(fileobj=buf) as tar:
-                tar.extractall(dest, filter="data")
+        left_out, copied = [], 0
+        with self._archive(path) as tar:
+            for member in tar:
+                if not (member.isfile() or member.isdir()):
+                    left_out.append(f"{member.name}: {_KINDS.get(member.type, 'special file')}, not copied")
+                elif member.isfile() and copied + member.size > self.limits.copy_cap:
+                    left_out.append(f"{member.name}: {member.size} bytes, past the copy-out cap of "
+                                    f"{self.limits.copy_cap} bytes ({copied} copied), not copied")
+                else:
+                    try:
+                        tar.extract(member, dest, filter="data")
+                    except tarfile.FilterError as e:
+                        left_out.append(f"{member.name}: {e}, not copied")
+                        continue
+                    copied += member.size if member.isfile() else 0
+        return left_out
 
-    def _fetch(self, path: str, buf) -> None:
-        import docker.errors
+    @contextmanager
+    def _archive(self, path: str) -> Iterator[tarfile.TarFile]:
+        """`path` in the container as a tar stream read as it arrives, so nothing is held whole;
+        the response is closed on the way out, which also stops the daemon sending the rest."""
+        import requests
 
+        api = self._container.client.api  # docker-py's APIClient is a requests session
+        url = f"{api.base_url}/v{api.api_version}/containers/{self._container.id}/archive"
+        response = api.get(url, params={"path": path}, stream=True, timeout=api.timeout)
         try:
-            chunks, _ = self._container.get_archive(path)
-        except docker.errors.NotFound as e:
-            raise SandboxError(f"{path} does not exist in the sandbox") from e
-        for chunk in chunks:
-            buf.write(chunk)
-        buf.seek(0)
+            if response.status_code == 404:
+                raise SandboxError(f"{path} does not exist in the sandbox")
+            if not response.ok:
+                raise SandboxError(f"could not copy {path} out of the sandbox: {response.text.strip()[:300]}")
+            with tarfile.open(fileobj=_ChunkReader(response.iter_content(2**16)), mode="r|") as tar:
+                yield tar
+        except (tarfile.TarError, requests.exceptions.RequestException) as e:
+            raise SandboxError(f"the copy of {path} out of the sandbox broke off: {e}") from e
+        finally:
+            response.close()
+
+
+_KINDS = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link", tarfile.FIFOTYPE: "a FIFO",
+          tarfile.CHRTYPE: "a character device", tarfile.BLKTYPE: "a block device"}
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file over an iterator of byte chunks (an HTTP body as it arrives), for tarfile's stream mode."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks, self._pending = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            self._pending = next(self._chunks, b"")
+            if not self._pending:
+                return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n], self._pending = self._pending[:n], self._pending[n:]
+        return n
 
 
 def _entry(name: str, *, directory: bool = False, size: int = 0) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
-    info.uid = info.gid = UID
+    info.uid, info.gid = UID, GID
     info.mtime = int(time.time())
     if directory:
         info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -285,6 +433,6 @@ def _entry(name: str, *, directory: bool = False, size: int = 0) -> tarfile.TarI
 
 
 def _owned_by_agent(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = UID
+    info.uid, info.gid = UID, GID
     info.uname = info.gname = ""
     return info

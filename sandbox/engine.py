@@ -47,8 +47,10 @@ def _owner_alive(owner: str) -> bool:
 
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:
-    """Remove dgm containers whose owning process on this host is gone. Returns their names."""
+    """Remove dgm containers whose owning process on this host is gone. Returns their names.
+    (Should this sweep not come, an orphan still stops at its own deadline: see Sandbox.)"""
     import docker.errors
+    import requests
 
     reaped = []
     for container in client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True):
@@ -60,6 +62,8 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
                 # processes starting together (Ray workers, a pool) sweep the same orphans at once
                 if not (isinstance(e, docker.errors.NotFound) or e.status_code == 409):
                     raise
+            except requests.exceptions.ReadTimeout:
+                continue  # a daemon too loaded to answer: the next start sweeps it
             reaped.append(container.name)
     return reaped
 

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from sandbox.container import GID, UID
 from sandbox.debian_base import ensure_debian_base
 from sandbox.engine import SandboxError, docker_client
 from sandbox.wheels import download_wheels, probe_python
@@ -113,6 +114,11 @@ def _stream_build(context_tar, tag: str, buildargs: Mapping[str, str], log: Log)
         raise SandboxError(f"building {tag} failed: {e.explanation or e}") from e
 
 
+def sandbox_buildargs(base: str) -> dict[str, str]:
+    """Build arguments of Dockerfile.sandbox: the base image and the agent's uid/gid."""
+    return {"BASE_IMAGE": base, "AGENT_UID": str(UID), "AGENT_GID": str(GID)}
+
+
 def ensure_sandbox_image(*, log: Log | None = None) -> str:
     """Tag of the image agents and graders run in, built from Dockerfile.sandbox on first use."""
     if not DOCKERFILE.exists():
@@ -125,5 +131,5 @@ def ensure_sandbox_image(*, log: Log | None = None) -> str:
     ]
     return build_image(
         SANDBOX_REPO, DOCKERFILE.read_text(), {"requirements.txt": REQUIREMENTS}, requirements,
-        wheels_for=base, buildargs={"BASE_IMAGE": base}, log=log,
+        wheels_for=base, buildargs=sandbox_buildargs(base), log=log,
     )

@@ -160,6 +160,11 @@ def test_the_check_passes_on_agreement_and_names_each_disagreement(run):
     db.finish_evaluation("child", "t1", True, 1, 0, "submitted", "")
     db.finish_evaluation("child", "t2", False, 1, 0, "submitted", "")
     db.update_variant("child", score=0.5, stage=1)
+    assert check_run(run_dir) == ["variant seed has no ref refs/variants/seed to its commit (`git gc` would delete it; "
+                                  "`dgm resume` adds it)",
+                                  "variant child has no ref refs/variants/child to its commit (`git gc` would delete "
+                                  "it; `dgm resume` adds it)"]
+    repo.keep({"seed": seed, "child": child})
     assert check_run(run_dir) == []
     orphan = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 30"), "orphan")
     db.add_variant("ghost", "seed", 1, "admitted", "0" * 40)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.container import Limits, Sandbox
+from sandbox.container import UID, Limits, Sandbox
 from sandbox.engine import SandboxError
 
 FORK_BOMB = r"""
@@ -58,7 +58,7 @@ def test_container_runs_unprivileged_on_a_read_only_root(sandbox_image):
     script = "id -u; touch /etc/x 2>/dev/null && echo root-writable || echo root-read-only; touch /work/x && echo work-writable"
     with Sandbox(sandbox_image, ["bash", "-c", script]) as box:
         result = box.run()
-    assert result.stdout.split() == ["1000", "root-read-only", "work-writable"]
+    assert result.stdout.split() == [str(UID), "root-read-only", "work-writable"]
 
 
 def test_output_beyond_the_cap_is_cut_with_a_note(sandbox_image):
