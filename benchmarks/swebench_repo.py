@@ -115,8 +115,10 @@ class SwebenchRepo:
 
     def agent_setup(self, task: Task) -> AgentSetup:
         # HEAD becomes whatever the image holds (a repository is made if it holds none), so the
-        # agent's patch is only its own change
-        return AgentSetup(f"cd {TESTBED} && {{ [ -d .git ] || git init -q; }} && {COMMIT} base", repo=TESTBED)
+        # agent's patch is only its own change. The agent runs in dgm's image; its commands run
+        # in the task's container, in the environment eval.sh sets up.
+        return AgentSetup(f"cd {TESTBED} && {{ [ -d .git ] || git init -q; }} && {COMMIT} base", repo=TESTBED,
+                          task_env=env_prologue(task.extra["eval_script"]))
 
     def grade(self, task: Task, model_patch: str, *, log_dir: Path, timeout: float, run_id: str) -> GradeResult:
         """The model patch without test changes, then the test patch unless eval.sh carries it
@@ -204,6 +206,20 @@ def verdict_outcomes(task: Task, status_map: dict[str, str], eval_type: str) -> 
         if test not in outcomes and key is not None:
             outcomes[test] = STATUS.get(status_map[key], "failed")
     return outcomes
+
+
+def env_prologue(eval_script: str) -> str:
+    """eval.sh's lines that make the task's environment (swebench's scripts: `source
+    /opt/miniconda3/bin/activate`, `conda activate testbed`): those before its first `cd`,
+    without the shebang, comments and shell options."""
+    lines = []
+    for line in eval_script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("cd "):
+            break
+        if stripped and not stripped.startswith(("#", "set ")):
+            lines.append(stripped)
+    return "\n".join(lines)
 
 
 def _carries(eval_script: str, test_patch: str) -> bool:

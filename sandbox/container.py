@@ -118,11 +118,14 @@ class Sandbox:
     """A container for one command. Use as a context manager so it is removed on every exit.
 
     `volumes`: paths besides /work that must be writable (SWE-bench's /testbed).
+    `shared`: container path -> a named volume another container mounts too (the agent's and
+    the task's containers share /testbed and /tmp; see sandbox/exec_relay.py).
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
-                 mounts: Sequence[Mount] = (), volumes: Sequence[str] = ()) -> None:
+                 mounts: Sequence[Mount] = (), volumes: Sequence[str] = (),
+                 shared: Mapping[str, str] = {}) -> None:
         import docker.errors
         from docker.types import LogConfig
         from docker.types import Mount as DockerMount
@@ -141,10 +144,11 @@ class Sandbox:
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
-                tmpfs={"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={UID}"},
+                tmpfs={} if "/tmp" in shared else {"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={UID}"},
                 # /work and each of `volumes` are anonymous volumes: writable under the read-only
                 # root, filled from the image's content at that path, removed with the container
                 mounts=[DockerMount(path, None, type="volume") for path in (WORKDIR, *volumes)] + [
+                    DockerMount(path, name, type="volume") for path, name in shared.items()] + [
                     DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
                     for m in mounts
                 ],

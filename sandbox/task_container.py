@@ -1,0 +1,80 @@
+"""The task's own container beside the agent's: it holds the task's environment, shares
+/testbed and /tmp with the agent's container, and runs the agent's shell commands through the
+exec relay (the design is argued in sandbox/exec_relay.py)."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.container import UID, Limits, Mount, Sandbox
+from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, SandboxError, docker_client, owner_id
+from sandbox.exec_relay import exec_relay
+
+# The task's processes see a writable home (git config --global, caches) and build packages
+# from what the image holds: eval.sh's `pip install .` has no index to fetch setuptools from
+# into an isolated build environment, so builds use the environment's own.
+TASK_ENV = {"HOME": "/tmp", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+
+
+@dataclass(frozen=True)
+class TaskSide:
+    """What the agent's container needs to work on the task container's files and shell."""
+
+    mounts: tuple[Mount, ...]
+    env: dict[str, str]
+    shared: dict[str, str]  # container path -> named volume
+
+
+@contextmanager
+def task_container(image: str, repo: str, *, prologue: str, limits: Limits, run_id: str) -> Iterator[TaskSide]:
+    """A container of `image` idling until the agent is done, `repo` (filled from the image) and
+    a size-capped /tmp shared by named volumes, and a relay running commands in it."""
+    client = docker_client()
+    labels = {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()}
+    stem = f"dgm-{uuid.uuid4().hex[:12]}"
+    volumes = [client.volumes.create(f"{stem}-repo", labels=labels),
+               client.volumes.create(f"{stem}-tmp", driver="local", labels=labels, driver_opts={
+                   "type": "tmpfs", "device": "tmpfs", "o": f"size={limits.tmp_size},uid={UID},gid={UID}"})]
+    shared = {repo: volumes[0].name, "/tmp": volumes[1].name}
+    # the task container outlives the agent's by a margin; it is removed as soon as the agent ends
+    box = Sandbox(image, ["sleep", "infinity"], limits=Limits(
+        memory=limits.memory, cpus=limits.cpus, pids=limits.pids, timeout=limits.timeout + 60,
+        tmp_size=limits.tmp_size, output_cap=10_000), env=TASK_ENV, run_id=run_id, shared=shared)
+    try:
+        threading.Thread(target=_idle, args=(box,), daemon=True).start()
+        _wait_running(box.name)
+        with tempfile.TemporaryDirectory(prefix="dgm-exec-") as tmp, \
+                exec_relay(box.name, Path(tmp), prologue=prologue, env=TASK_ENV,
+                           max_timeout=limits.timeout) as (mount, env):
+            yield TaskSide((mount,), env, shared)
+    finally:
+        box.close()
+        for volume in volumes:
+            volume.remove(force=True)
+
+
+def _idle(box: Sandbox) -> None:
+    """Runs the idle command under the box's time limit; the box's removal ends it."""
+    try:
+        box.run()
+    except Exception:  # removed under it: the normal end
+        pass
+
+
+def _wait_running(name: str, patience: float = 30.0) -> None:
+    """Until the idle command runs, so the agent's first command finds the container up."""
+    api, deadline = docker_client().api, time.monotonic() + patience
+    while not (state := api.inspect_container(name)["State"])["Running"]:
+        if state["Status"] in ("exited", "dead"):
+            raise SandboxError(f"the task container {name} stopped at once (exit {state['ExitCode']}): "
+                               f"its image needs `sleep` from coreutils")
+        if time.monotonic() > deadline:
+            raise SandboxError(f"the task container {name} did not start within {patience:g} s")
+        time.sleep(0.02)
