@@ -36,6 +36,7 @@ class Limits:
     pids: int = 512
     timeout: float = 600.0
     output_cap: int = 1_000_000  # bytes kept of each of stdout and stderr
+    output_tail: int = 0  # bytes kept of the end of each stream beyond the first output_cap
     tmp_size: str = "1g"
 
     def __post_init__(self) -> None:
@@ -54,8 +55,9 @@ class Limits:
             raise SandboxError(f"limit pids={self.pids!r} must be at least 1")
         if self.timeout <= 0:
             raise SandboxError(f"limit timeout={self.timeout!r} must be a positive number of seconds")
-        if self.output_cap < 0:
-            raise SandboxError(f"limit output_cap={self.output_cap!r} must not be negative")
+        if self.output_cap < 0 or self.output_tail < 0:
+            raise SandboxError(f"limits output_cap={self.output_cap!r}, output_tail={self.output_tail!r} "
+                               "must not be negative")
 
     @property
     def memory_bytes(self) -> int:
@@ -88,16 +90,19 @@ class Mount:
     read_only: bool = True
 
 
-def _cut_note(kept: int, total: int) -> str:
-    return f"\n[output cut: kept the first {kept} of {total} bytes]\n"
+def _cut_note(kept: int, tail: int, total: int) -> str:
+    also = f" and the last {tail}" if tail else ""
+    return f"\n[output cut: kept the first {kept}{also} of {total} bytes]\n"
 
 
 class _CappedCollector:
-    """Reads a container's demultiplexed output, keeping the first `cap` bytes of each stream."""
+    """Reads a container's demultiplexed output, keeping the first `cap` bytes of each stream
+    and, beyond them, its last `tail` bytes (where a test log's summary and markers are)."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
+    def __init__(self, cap: int, tail: int = 0) -> None:
+        self.cap, self.tail_cap = cap, tail
         self.kept = {1: bytearray(), 2: bytearray()}
+        self.tail = {1: bytearray(), 2: bytearray()}
         self.total = {1: 0, 2: 0}
 
     def feed(self, stream: int, data: bytes) -> None:
@@ -105,13 +110,16 @@ class _CappedCollector:
         room = self.cap - len(self.kept[stream])
         if room > 0:
             self.kept[stream] += data[:room]
+        rest = data[max(room, 0):]
+        if rest and self.tail_cap:
+            self.tail[stream] = (self.tail[stream] + rest)[-self.tail_cap:]
 
     def text(self, stream: int) -> tuple[str, bool]:
-        kept, total = bytes(self.kept[stream]), self.total[stream]
+        kept, tail, total = bytes(self.kept[stream]), bytes(self.tail[stream]), self.total[stream]
         out = kept.decode("utf-8", errors="replace")
-        if total > len(kept):
-            return out + _cut_note(len(kept), total), True
-        return out, False
+        if total > len(kept) + len(tail):
+            return out + _cut_note(len(kept), len(tail), total) + tail.decode("utf-8", errors="replace"), True
+        return out + tail.decode("utf-8", errors="replace"), False
 
 
 class Sandbox:
@@ -211,7 +219,7 @@ class Sandbox:
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
-        collector = _CappedCollector(self.limits.output_cap)
+        collector = _CappedCollector(self.limits.output_cap, self.limits.output_tail)
         started = time.monotonic()
         self._container.start()
         reader = threading.Thread(target=self._collect, args=(collector,), daemon=True)

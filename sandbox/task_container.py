@@ -17,10 +17,12 @@ from sandbox.container import UID, Limits, Mount, Sandbox
 from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, SandboxError, docker_client, owner_id
 from sandbox.exec_relay import exec_relay
 
-# The task's processes see a writable home (git config --global, caches) and build packages
-# from what the image holds: eval.sh's `pip install .` has no index to fetch setuptools from
-# into an isolated build environment, so builds use the environment's own.
-TASK_ENV = {"HOME": "/tmp", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+# The task's processes see a writable home (git config --global, caches), and eval.sh's
+# reinstall (`python -m pip install .`) works offline under the read-only root: builds use the
+# environment's own setuptools and wheel (no index to fill an isolated build environment), and
+# the package goes to the user site in the writable home, which a conda env (a plain prefix,
+# not a venv) puts before its own site-packages.
+TASK_ENV = {"HOME": "/tmp", "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0", "PIP_USER": "1"}
 
 
 @dataclass(frozen=True)
