@@ -91,13 +91,14 @@ def test_an_image_that_cannot_serve_is_named_in_one_line_before_any_evaluation(f
     shutil.copytree(FOREIGN, repo)
     dockerfile = repo / "tasks" / "unitconv__unitconv-1" / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text() + "RUN rm -rf /testbed/.git /usr/bin/timeout\n")
-    result = dgm("bench", "validate", f"swebench:{repo}")
+    result = dgm("bench", "validate", f"swebench:{repo}", "--logs", str(tmp_path / "logs"))
     assert result.returncode != 0
-    message = " ".join(result.stderr.split())
+    message = " ".join(result.stdout.split())
     assert "cannot serve: for agent: no timeout; for grading: /testbed is not a git work tree" in message, message
     dockerfile.write_text("FROM registry.example/swe/missing:1\n")
-    result = dgm("bench", "validate", f"swebench:{repo}")
-    assert "builds FROM registry.example/swe/missing:1, which Docker does not have" in " ".join(result.stderr.split())
+    result = dgm("bench", "validate", f"swebench:{repo}", "--logs", str(tmp_path / "logs"))
+    message = " ".join(result.stdout.split())
+    assert "builds FROM registry.example/swe/missing:1, which Docker does not have" in message, message
 
 
 def test_a_short_run_with_the_scripted_model_learns_on_the_foreign_task(foreign_suite, tmp_path):
