@@ -263,9 +263,10 @@ def _task(instance: dict) -> Task:
         problem_statement=instance["problem_statement"], patch=instance["patch"],
         test_patch=instance["test_patch"], fail_to_pass=tuple(instance["FAIL_TO_PASS"]),
         pass_to_pass=tuple(instance["PASS_TO_PASS"]), environment=instance.get("image", ""),
-        # of a task repo's published splits, `heldout` is the one dgm keeps apart
+        # of a task repo's published splits, `heldout` is the one dgm keeps apart by default;
+        # evaluation.heldout can name another (kept as extra["published_split"])
         split="heldout" if instance.get("split") == "heldout" else "train",
-        extra={k: v for k, v in instance.items() if k not in known},
+        extra={**{k: v for k, v in instance.items() if k not in known}, "published_split": instance.get("split", "")},
     )
 
 
