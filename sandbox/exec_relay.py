@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.container import UID, Mount
-from sandbox.engine import docker_client
+from sandbox.engine import SandboxError, docker_client
 from sandbox.llm_bridge import UnixServer
 
 SOCKET_DIR = "/run/dgm-exec"
@@ -116,16 +116,33 @@ def run_in_container(container: str, prologue: str, request: Mapping[str, Any],
             "omitted": kept.omitted}
 
 
+def wait_running(name: str, patience: float = 30.0) -> None:
+    """Until the task container's idle command runs."""
+    api, deadline = docker_client().api, time.monotonic() + patience
+    while not (state := api.inspect_container(name)["State"])["Running"]:
+        if state["Status"] in ("exited", "dead"):
+            raise SandboxError(f"the task container {name} stopped at once (exit {state['ExitCode']}): "
+                               f"its image needs `sleep` from coreutils")
+        if time.monotonic() > deadline:
+            raise SandboxError(f"the task container {name} did not start within {patience:g} s")
+        time.sleep(0.05)
+
+
 @contextmanager
 def exec_relay(container: str, socket_dir: Path, *, prologue: str, env: Mapping[str, str],
                max_timeout: float) -> Iterator[tuple[Mount, dict[str, str]]]:
     """A relay into the container named `container` on a socket in `socket_dir`; yields the agent container's mount
     and environment for it. Commands run as the sandbox uid under `env` (plus the request's)."""
 
+    ready = threading.Event()  # the container is made beside the agent's: the first command waits for it
+
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
             line = self.rfile.readline(MAX_REQUEST)
             try:
+                if not ready.is_set():
+                    wait_running(container)
+                    ready.set()
                 answer = run_in_container(container, prologue, parse_request(line, max_timeout), env)
             except RequestError as e:
                 answer = {"error": str(e)}
@@ -139,7 +156,7 @@ def exec_relay(container: str, socket_dir: Path, *, prologue: str, env: Mapping[
     # the container's unprivileged user must reach and connect to the socket
     os.chmod(socket_dir, 0o711)
     os.chmod(socket_path, 0o666)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield Mount(socket_dir, SOCKET_DIR, read_only=True), {SOCKET_ENV: f"{SOCKET_DIR}/{SOCKET_NAME}"}
     finally:

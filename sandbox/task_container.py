@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.container import UID, Limits, Mount, Sandbox
-from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, SandboxError, docker_client, owner_id
+from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, docker_client, owner_id
 from sandbox.exec_relay import exec_relay
 
 # The task's processes see a writable home (git config --global, caches), and eval.sh's
@@ -50,16 +49,15 @@ def task_container(image: str, repo: str, *, prologue: str, limits: Limits, run_
         memory=limits.memory, cpus=limits.cpus, pids=limits.pids, timeout=limits.timeout + 60,
         tmp_size=limits.tmp_size, output_cap=10_000), env=TASK_ENV, run_id=run_id, shared=shared)
     try:
+        # it starts while the agent's container is made; the relay waits for it if need be
         threading.Thread(target=_idle, args=(box,), daemon=True).start()
-        _wait_running(box.name)
         with tempfile.TemporaryDirectory(prefix="dgm-exec-") as tmp, \
                 exec_relay(box.name, Path(tmp), prologue=prologue, env=TASK_ENV,
                            max_timeout=limits.timeout) as (mount, env):
             yield TaskSide((mount,), env, shared)
     finally:
-        box.close()
-        for volume in volumes:
-            volume.remove(force=True)
+        # removed off the evaluation's path; not a daemon thread, so an exiting process waits for it
+        threading.Thread(target=_remove, args=(box, volumes)).start()
 
 
 def _idle(box: Sandbox) -> None:
@@ -70,13 +68,8 @@ def _idle(box: Sandbox) -> None:
         pass
 
 
-def _wait_running(name: str, patience: float = 30.0) -> None:
-    """Until the idle command runs, so the agent's first command finds the container up."""
-    api, deadline = docker_client().api, time.monotonic() + patience
-    while not (state := api.inspect_container(name)["State"])["Running"]:
-        if state["Status"] in ("exited", "dead"):
-            raise SandboxError(f"the task container {name} stopped at once (exit {state['ExitCode']}): "
-                               f"its image needs `sleep` from coreutils")
-        if time.monotonic() > deadline:
-            raise SandboxError(f"the task container {name} did not start within {patience:g} s")
-        time.sleep(0.02)
+def _remove(box: Sandbox, volumes: list) -> None:
+    box.close()
+    for volume in volumes:
+        volume.remove(force=True)
+

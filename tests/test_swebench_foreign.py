@@ -6,6 +6,7 @@ markers past a 25 MB `git show`, reinstalls offline, and proves itself gold 100 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -78,10 +79,12 @@ def test_the_agent_runs_in_dgm_image_and_its_commands_in_the_task_environment(fo
     # the fix applied by the task's shell is the agent's patch: /testbed is one directory for both
     assert "-    return (fahrenheit - 32) * 9 / 5" in outcome.patch
     assert suite.grade(task, outcome.patch, log_dir=tmp_path / "grade", timeout=300, run_id="test-foreign").resolved
-    # nothing of the pair is left behind: containers and shared volumes removed
-    client = docker_client()
-    assert not client.containers.list(all=True, filters={"label": "dgm.run=test-foreign"})
-    assert not client.volumes.list(filters={"label": "dgm.run=test-foreign"})
+    # nothing of the pair is left behind: containers and shared volumes removed (in the background)
+    client, deadline = docker_client(), time.monotonic() + 30
+    while client.containers.list(all=True, filters={"label": "dgm.run=test-foreign"}) or client.volumes.list(
+            filters={"label": "dgm.run=test-foreign"}):
+        assert time.monotonic() < deadline, "the task container or its volumes outlived the agent"
+        time.sleep(0.5)
 
 
 def test_an_image_that_cannot_serve_is_named_in_one_line_before_any_evaluation(foreign_suite, tmp_path):
