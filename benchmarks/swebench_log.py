@@ -31,6 +31,22 @@ def no_results_reason(log: str, spec: Any) -> str:
     status = f", the test command exited {code}" if code is not None else ""
     if PARSER_REGISTRY[spec.log_parser](tests, spec):
         return f"the test log reports no failure{status}: the log contradicts the run"
-    if found := IMPORT_ERROR.search(tests):
-        return f"import error{status}: {found.group(0).strip()[:200]}"
+    if found := IMPORT_ERROR.findall(tests):  # the last one names what is missing
+        return f"import error{status}: {found[-1].strip()[:200]}"
     return f"no tests ran{status}"
+
+
+# what Python's socket, urllib3/requests and pip print when a container has no network
+NETWORK = re.compile(r"Temporary failure in name resolution|Name or service not known|Network is unreachable"
+                     r"|Failed to establish a new connection|nodename nor servname|getaddrinfo failed"
+                     r"|No route to host|\[Errno -[23]\]")
+
+
+def network_note(log: str, failed: list[str]) -> str:
+    """A note naming the failed listed tests when the log shows network errors: grading has no
+    network, so such tests cannot pass (swebench's own harness gives its containers one)."""
+    found = NETWORK.search(log)
+    if not failed or not found:
+        return ""
+    return (f"; the log shows network errors ({found.group(0)!r}): {', '.join(failed[:5])} may need a network, "
+            "which grading does not give")

@@ -38,7 +38,7 @@ from benchmarks.grader import GradeResult, GradingError, keep_logs, verdict
 from benchmarks.patches import drop_test_changes
 from benchmarks.suite import SuiteError
 from benchmarks.swebench_image import TESTBED, instance_image, preflight
-from benchmarks.swebench_log import no_results_reason
+from benchmarks.swebench_log import network_note, no_results_reason
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
 
@@ -182,6 +182,8 @@ class SwebenchRepo:
         if not found:
             return GradeResult(resolved=False, applied=True, reason=no_results_reason(log.read_text(), spec), **base)
         resolved, reason, f2p, p2p = verdict(task, outcomes)
+        failed = [t for t, o in f2p.items() if o != "passed"] + [t for t, o in p2p.items() if o not in ("passed", "skipped")]
+        reason += network_note(log.read_text(), failed)
         return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
 
 
