@@ -41,6 +41,7 @@ SOCKET_ENV = "DGM_EXEC_SOCKET"  # tools/bash.py routes the agent's commands here
 MAX_OUTPUT = 1_000_000  # bytes of head and of tail a request may ask for
 MAX_REQUEST = 4_000_000
 KILL_GRACE = 2  # seconds between TERM and KILL at a command's time limit
+MAX_AT_ONCE = 8  # commands running at once: the agent is untrusted, host threads are not free
 
 
 class RequestError(ValueError):
@@ -131,15 +132,22 @@ def wait_running(name: str, patience: float = 30.0) -> None:
 @contextmanager
 def exec_relay(container: str, socket_dir: Path, *, prologue: str, env: Mapping[str, str],
                max_timeout: float) -> Iterator[tuple[Mount, dict[str, str]]]:
-    """A relay into the container named `container` on a socket in `socket_dir`; yields the agent container's mount
-    and environment for it. Commands run as the sandbox uid under `env` (plus the request's)."""
+    """A relay into the container named `container` on a socket in `socket_dir`; yields the
+    agent container's mount and environment for it. Commands run as the sandbox uid under `env`
+    (plus the request's), at most MAX_AT_ONCE of them at a time (each holds a host thread)."""
 
     ready = threading.Event()  # the container is made beside the agent's: the first command waits for it
+    slots = threading.BoundedSemaphore(MAX_AT_ONCE)
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
-            line = self.rfile.readline(MAX_REQUEST)
+            if not slots.acquire(blocking=False):
+                self.wfile.write(json.dumps({"error": f"more than {MAX_AT_ONCE} commands at once"}).encode() + b"\n")
+                return
             try:
+                self.connection.settimeout(30)  # a request is one line, sent at once
+                line = self.rfile.readline(MAX_REQUEST)
+                self.connection.settimeout(None)
                 if not ready.is_set():
                     wait_running(container)
                     ready.set()
@@ -148,6 +156,8 @@ def exec_relay(container: str, socket_dir: Path, *, prologue: str, env: Mapping[
                 answer = {"error": str(e)}
             except Exception as e:  # the task container is gone (its limit, or the run is ending)
                 answer = {"error": f"the task container could not run the command: {e}"}
+            finally:
+                slots.release()
             self.wfile.write(json.dumps(answer).encode() + b"\n")
 
     socket_dir.mkdir(parents=True, exist_ok=True)

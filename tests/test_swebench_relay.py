@@ -109,3 +109,23 @@ def test_shared_volumes_a_dead_process_left_are_reaped_and_live_ones_kept():
         assert dead.name not in names and live.name in names
     finally:
         live.remove(force=True)
+
+
+def test_more_commands_at_once_than_the_relay_allows_are_refused_not_queued(relay):
+    from sandbox.exec_relay import MAX_AT_ONCE
+
+    path = str(relay.mounts[0].source / SOCKET_NAME)
+    held = []
+    try:
+        for _ in range(MAX_AT_ONCE):  # connections that hold a slot without sending their line
+            sock = socket.socket(socket.AF_UNIX)
+            sock.connect(path)
+            held.append(sock)
+        time.sleep(0.5)
+        result = run_bash("echo hi", Path("/"))
+        assert result.exit_code is None and f"more than {MAX_AT_ONCE} commands at once" in result.output
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(0.5)
+    assert run_bash("echo hi", Path("/")).output.strip() == "hi"

@@ -16,9 +16,9 @@ from tools.bash import python_command, run_argv
 
 PLUGIN = "dgm_repair_spectrum"  # the module name the plugin is loaded under, outside the repo
 SNIPPETS = "dgm_repair_snippets"  # the module name generated reproduction tests import snippet_runner as
+OUTPUT_CAP = 2_000_000  # characters of pytest's output kept (head and tail); outcomes come from the report
 # A pytest node id: a .py path, then ::parts; quoted ids may hold spaces inside [params].
 QUOTED_ID = re.compile(r"""["'`]([\w./-]+\.py(?:::[^"'`\n]+)+)["'`]""")
-OUTPUT_CAP = 2_000_000  # characters of pytest's output kept (head and tail); outcomes come from the report
 BARE_ID = re.compile(r"(?<![\w./-])([\w./-]+\.py(?:::[\w.-]+)+(?:\[[^\]\s]*\])?)")
 
 
