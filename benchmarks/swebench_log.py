@@ -49,4 +49,4 @@ def network_note(log: str, failed: list[str]) -> str:
     if not failed or not found:
         return ""
     return (f"; the log shows network errors ({found.group(0)!r}): {', '.join(failed[:5])} may need a network, "
-            "which grading does not give")
+            "which grading does not give (sweb.yaml's dgm_grading_network: true opts in)")

@@ -55,6 +55,7 @@ V5_COLUMNS = ("eval_script", "log_parser", "eval_type")  # what grading reads be
 # a full Django run logs megabytes; the first and the last half are kept (markers, summary)
 OUTPUT_CAP = 16_000_000
 GRADING_TIMEOUT = 1800.0  # swebench's run_evaluation default; a caller's longer limit wins
+NETWORK_KEY = "dgm_grading_network"  # sweb.yaml's opt-in to a network for grading
 ASSETS = "test_assets"  # swebench's task-repo directory of binary files the test patch needs
 # swebench's apply chain for the model patch, then the test patch (unless eval.sh carries it)
 # as the pyfix grader applies it. Output goes to the container's stdout, read by the host:
@@ -92,6 +93,9 @@ class SwebenchRepo:
 
     name: str
     root: Path
+    # sweb.yaml's `dgm_grading_network: true` gives grading containers a network (tests that
+    # need the internet); off by default, since the graded code can then reach out too
+    grading_network: bool = False
 
     def tasks(self) -> list[Task]:
         repo = swebench_module("swebench.task.repo")
@@ -159,7 +163,7 @@ class SwebenchRepo:
         started = time.monotonic()
         limits = Limits(timeout=max(timeout, GRADING_TIMEOUT), output_cap=OUTPUT_CAP // 2, output_tail=OUTPUT_CAP // 2)
         with Sandbox(self.image_for(task), ["bash", "-c", GRADE_SCRIPT], run_id=run_id, volumes=(TESTBED,),
-                     env=TASK_ENV, limits=limits) as box:
+                     env=TASK_ENV, limits=limits, network=self.grading_network) as box:
             box.put("/work/task", {"model.patch": patch, "test.patch": test_patch, "eval.sh": eval_script,
                                    **{f"assets/{flat[path]}": data for path, data in assets.items()}})
             run = box.run()
@@ -183,7 +187,7 @@ class SwebenchRepo:
             return GradeResult(resolved=False, applied=True, reason=no_results_reason(log.read_text(), spec), **base)
         resolved, reason, f2p, p2p = verdict(task, outcomes)
         failed = [t for t, o in f2p.items() if o != "passed"] + [t for t, o in p2p.items() if o not in ("passed", "skipped")]
-        reason += network_note(log.read_text(), failed)
+        reason += "" if self.grading_network else network_note(log.read_text(), failed)
         return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
 
 
@@ -279,4 +283,11 @@ def load_swebench_repo(path: Path) -> SwebenchRepo:
     if not (path / "tasks").is_dir():
         raise SuiteError(f"swebench:{path}: neither a SWE-bench task repo (no {path / 'tasks'} directory) "
                          "nor a JSONL file")
-    return SwebenchRepo(path.resolve().name, path.resolve())
+    try:
+        config = swebench_module("swebench.task.repo").load_config(path)
+    except (FileNotFoundError, ValueError):
+        config = {}  # tasks() reports what is wrong with sweb.yaml, as swebench's checker words it
+    network = config.get(NETWORK_KEY, False)
+    if not isinstance(network, bool):
+        raise SuiteError(f"{path / 'sweb.yaml'}: {NETWORK_KEY} must be true or false, not {network!r}")
+    return SwebenchRepo(path.resolve().name, path.resolve(), grading_network=network)

@@ -128,12 +128,14 @@ class Sandbox:
     `volumes`: paths besides /work that must be writable (SWE-bench's /testbed).
     `shared`: container path -> a named volume another container mounts too (the agent's and
     the task's containers share /testbed and /tmp; see sandbox/exec_relay.py).
+    `network`: Docker's default bridge network instead of none; only for grading a suite that
+    opts in (tests that need the internet), as the code in the container can then reach out.
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
                  mounts: Sequence[Mount] = (), volumes: Sequence[str] = (),
-                 shared: Mapping[str, str] = {}) -> None:
+                 shared: Mapping[str, str] = {}, network: bool = False) -> None:
         import docker.errors
         from docker.types import LogConfig
         from docker.types import Mount as DockerMount
@@ -148,7 +150,7 @@ class Sandbox:
                 image, list(command),
                 user=f"{UID}:{UID}", working_dir=workdir, environment=dict(env),
                 labels={LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()},
-                network_mode="none", read_only=True, init=True,
+                network_mode="bridge" if network else "none", read_only=True, init=True,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,

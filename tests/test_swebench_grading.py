@@ -89,3 +89,21 @@ def test_failed_tests_beside_network_errors_are_named_as_needing_a_network():
     note = network_note(log, ["tests/test_requests.py::test_connect"])
     assert "tests/test_requests.py::test_connect may need a network" in note
     assert network_note(log, []) == "" and network_note("FAILED t.py::x - AssertionError", ["t.py::x"]) == ""
+
+
+def test_grading_has_a_network_only_where_the_task_repo_opts_in(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    eval_sh = repo / "tasks" / "tinycalc__tinycalc-1" / "eval.sh"
+    eval_sh.write_text(eval_sh.read_text().replace("python -m pytest", "echo interfaces: $(ls /sys/class/net)\npython -m pytest"))
+    logs = {}
+    for opt_in in (False, True):
+        if opt_in:
+            (repo / "sweb.yaml").write_text((repo / "sweb.yaml").read_text() + "dgm_grading_network: true\n")
+        suite, task = _tinycalc(f"swebench:{repo}")
+        assert suite.grading_network is opt_in
+        result = suite.grade(task, task.patch, log_dir=tmp_path / str(opt_in), timeout=120, run_id="test-swebench")
+        assert result.resolved, result.reason
+        logs[opt_in] = (tmp_path / str(opt_in) / "test_output.txt").read_text()
+    assert "interfaces: lo\n" in logs[False]
+    assert "interfaces: eth0 lo\n" in logs[True]
