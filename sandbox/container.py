@@ -110,12 +110,14 @@ class _CappedCollector:
         room = self.cap - len(self.kept[stream])
         if room > 0:
             self.kept[stream] += data[:room]
-        rest = data[max(room, 0):]
+        rest, tail = data[max(room, 0):], self.tail[stream]
         if rest and self.tail_cap:
-            self.tail[stream] = (self.tail[stream] + rest)[-self.tail_cap:]
+            tail += rest
+            if len(tail) > 2 * self.tail_cap:  # trimmed now and then, not per chunk: linear time
+                del tail[:-self.tail_cap]
 
     def text(self, stream: int) -> tuple[str, bool]:
-        kept, tail, total = bytes(self.kept[stream]), bytes(self.tail[stream]), self.total[stream]
+        kept, tail, total = bytes(self.kept[stream]), bytes(self.tail[stream][-self.tail_cap:]), self.total[stream]
         out = kept.decode("utf-8", errors="replace")
         if total > len(kept) + len(tail):
             return out + _cut_note(len(kept), len(tail), total) + tail.decode("utf-8", errors="replace"), True

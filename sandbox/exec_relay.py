@@ -87,12 +87,17 @@ class HeadTail:
         if room > 0:
             self.head += data[:room]
             data = data[room:]
-        if data:
-            self.tail = (self.tail + data)[-self.cap:] if self.cap else bytearray()
+        if data and self.cap:
+            self.tail += data
+            if len(self.tail) > 2 * self.cap:  # trimmed now and then, not per chunk: linear time
+                del self.tail[:-self.cap]
+
+    def last(self) -> bytes:
+        return bytes(self.tail[-self.cap:]) if self.cap else b""
 
     @property
     def omitted(self) -> int:
-        return self.total - len(self.head) - len(self.tail)
+        return self.total - len(self.head) - len(self.last())
 
 
 def run_in_container(container: str, prologue: str, request: Mapping[str, Any],
@@ -113,7 +118,7 @@ def run_in_container(container: str, prologue: str, request: Mapping[str, Any],
     # `timeout` exits 124 (TERM) or 137 (KILL) when it ended the command
     timed_out = code in (124, 137) and elapsed >= limit - 0.5
     return {"exit_code": None if timed_out else code, "timed_out": timed_out,
-            "head": kept.head.decode("utf-8", errors="replace"), "tail": kept.tail.decode("utf-8", errors="replace"),
+            "head": kept.head.decode("utf-8", errors="replace"), "tail": kept.last().decode("utf-8", errors="replace"),
             "omitted": kept.omitted}
 
 
