@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +16,7 @@ from benchmarks.tasks import Task
 from dgm.errors import DgmError
 from sandbox.container import WORKDIR, Limits, Sandbox
 from sandbox.llm_bridge import Bridge
+from sandbox.task_container import TaskSide, task_container
 
 GENOME_ROOTS = ("agent", "tools")
 
@@ -54,11 +56,21 @@ mkdir -p /work/out
 cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --issue /work/task/issue.md \\
   --patch-out /work/out/patch.diff --trajectory /work/out/trajectory.jsonl {" ".join(agent_args)}
 """
-    # a repository outside /work (SWE-bench's /testbed) gets its own writable volume, filled
-    # from the image's content there, since the root file system is read-only
-    volumes = () if PurePosixPath(setup.repo).is_relative_to(WORKDIR) else (setup.repo,)
-    with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env},
-                 mounts=bridge.mounts, volumes=volumes, run_id=run_id) as box:
+    with ExitStack() as stack:
+        if setup.task_env is None:
+            agent_image, side = image, TaskSide((), {}, {})
+            # a repository outside /work (SWE-bench's /testbed) gets its own writable volume,
+            # filled from the image's content there, since the root file system is read-only
+            volumes = () if PurePosixPath(setup.repo).is_relative_to(WORKDIR) else (setup.repo,)
+        else:  # the agent in dgm's image, its commands in the task's container
+            from sandbox.image import ensure_sandbox_image
+
+            agent_image, volumes = ensure_sandbox_image(), ()
+            side = stack.enter_context(task_container(image, setup.repo, prologue=setup.task_env, limits=limits,
+                                                      run_id=run_id))
+        box = stack.enter_context(Sandbox(
+            agent_image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env, **side.env},
+            mounts=(*bridge.mounts, *side.mounts), volumes=volumes, shared=side.shared, run_id=run_id))
         for root in GENOME_ROOTS:
             box.put(f"/work/genome/{root}", genome_dir / root)
         for dest, source in setup.inputs.items():
@@ -78,6 +90,8 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --
         lines = [json.loads(line) for line in trajectory.read_text().splitlines() if line.strip()]
         exits = [line for line in lines if line.get("type") == "exit"]
         agent_exit = exits[-1]["reason"] if exits else "crashed"
+    if agent_exit in ("none", "crashed") and result.reason == "timeout":
+        agent_exit = "timeout"  # stopped by the container's wall clock, not by a fault of its own
     patch_file = out / "patch.diff"
     return AgentOutcome(patch_file.read_text() if patch_file.exists() else "", result.exit_code, result.reason,
                         agent_exit, trajectory, result.duration)

@@ -36,6 +36,10 @@ class AgentSetup:
     # copied in before repo_setup runs: container path -> a host directory or {name: text}
     inputs: Mapping[str, Path | Mapping[str, str]] = field(default_factory=dict)
     repo: str = "/work/repo"
+    # None: the agent runs in the task's image and its commands beside it. Otherwise the agent
+    # runs in dgm's sandbox image and its commands in the task's own container after this shell
+    # prologue (the task's environment, e.g. a conda activation): sandbox/exec_relay.py
+    task_env: str | None = None
 
 
 class TaskSuite(Protocol):

@@ -95,6 +95,7 @@ class EvaluationConfig:
     stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
     full_suite_for_best: bool = True
     heldout_size: int = 0  # held-out tasks scored for variants reaching the last stage; 0: all
+    heldout: str = "split:heldout"  # which tasks are held out: split:NAME, ids:A,B or fraction:F (benchmarks/heldout.py)
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,18 @@ def _validated(config: Config, source: str) -> Config:
         if not ok:
             raise ConfigError(f"{source}: {message}")
     _check_suite_spec(config.evaluation.suite, source)
+    _check_heldout(config.evaluation.heldout, source)
     return config
+
+
+def _check_heldout(spec: str, source: str) -> None:
+    from benchmarks.heldout import parse_heldout
+    from benchmarks.suite import SuiteError
+
+    try:
+        parse_heldout(spec)
+    except SuiteError as e:
+        raise ConfigError(f"{source}: {e}") from e
 
 
 def _check_suite_spec(spec: str, source: str) -> None:

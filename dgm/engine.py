@@ -28,6 +28,7 @@ from archive.genome_repo import ChildRejected
 from archive.lineage import clade, lineage_graph
 from archive.novelty import MAX_DIFF_CHARS, is_near_duplicate, novelty
 from archive.selection import Candidate, select_parents
+from benchmarks.heldout import heldout_ids
 from benchmarks.task_suite import TaskSuite, load_task_suite
 from dgm.child_check import smoke_failure
 from dgm.config import Config
@@ -74,9 +75,9 @@ class Engine:
         self.genomes = run.genomes()
         self.suite: TaskSuite = load_task_suite(config.evaluation.suite)
         self.tasks = {t.instance_id: t for t in self.suite.tasks()}
+        held = heldout_ids(self.tasks.values(), config.evaluation.heldout)
         self.plan: StagePlan = plan_stages(
-            [t for t, task in self.tasks.items() if task.split != "heldout"],
-            [t for t, task in self.tasks.items() if task.split == "heldout"],
+            [t for t in self.tasks if t not in held], [t for t in self.tasks if t in held],
             config.evaluation.stage_sizes, config.evaluation.stage_thresholds, config.run.seed,
             config.evaluation.heldout_size)
         self.policy, self.mutation = uses_model(config)

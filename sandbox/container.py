@@ -46,6 +46,7 @@ class Limits:
     pids: int = 512
     timeout: float = 600.0
     output_cap: int = 1_000_000  # bytes kept of each of stdout and stderr
+    output_tail: int = 0  # bytes kept of the end of each stream beyond the first output_cap
     tmp_size: str = "1g"
     disk: str = "2g"  # /work and every volume together; also the largest file the command may write
     copy_cap: int = 100_000_000  # bytes of files `get_tree` copies out
@@ -66,8 +67,9 @@ class Limits:
             raise SandboxError(f"limit pids={self.pids!r} must be at least 1")
         if self.timeout <= 0:
             raise SandboxError(f"limit timeout={self.timeout!r} must be a positive number of seconds")
-        if self.output_cap < 0:
-            raise SandboxError(f"limit output_cap={self.output_cap!r} must not be negative")
+        if self.output_cap < 0 or self.output_tail < 0:
+            raise SandboxError(f"limits output_cap={self.output_cap!r}, output_tail={self.output_tail!r} "
+                               "must not be negative")
         if self.copy_cap < 0:
             raise SandboxError(f"limit copy_cap={self.copy_cap!r} must not be negative")
 
@@ -130,16 +132,19 @@ class Mount:
     read_only: bool = True
 
 
-def _cut_note(kept: int, total: int) -> str:
-    return f"\n[output cut: kept the first {kept} of {total} bytes]\n"
+def _cut_note(kept: int, tail: int, total: int) -> str:
+    also = f" and the last {tail}" if tail else ""
+    return f"\n[output cut: kept the first {kept}{also} of {total} bytes]\n"
 
 
 class _CappedCollector:
-    """Reads a container's demultiplexed output, keeping the first `cap` bytes of each stream."""
+    """Reads a container's demultiplexed output, keeping the first `cap` bytes of each stream
+    and, beyond them, its last `tail` bytes (where a test log's summary and markers are)."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
+    def __init__(self, cap: int, tail: int = 0) -> None:
+        self.cap, self.tail_cap = cap, tail
         self.kept = {1: bytearray(), 2: bytearray()}
+        self.tail = {1: bytearray(), 2: bytearray()}
         self.total = {1: 0, 2: 0}
 
     def feed(self, stream: int, data: bytes) -> None:
@@ -147,13 +152,18 @@ class _CappedCollector:
         room = self.cap - len(self.kept[stream])
         if room > 0:
             self.kept[stream] += data[:room]
+        rest, tail = data[max(room, 0):], self.tail[stream]
+        if rest and self.tail_cap:
+            tail += rest
+            if len(tail) > 2 * self.tail_cap:  # trimmed now and then, not per chunk: linear time
+                del tail[:-self.tail_cap]
 
     def text(self, stream: int) -> tuple[str, bool]:
-        kept, total = bytes(self.kept[stream]), self.total[stream]
+        kept, tail, total = bytes(self.kept[stream]), bytes(self.tail[stream][-self.tail_cap:]), self.total[stream]
         out = kept.decode("utf-8", errors="replace")
-        if total > len(kept):
-            return out + _cut_note(len(kept), total), True
-        return out, False
+        if total > len(kept) + len(tail):
+            return out + _cut_note(len(kept), len(tail), total) + tail.decode("utf-8", errors="replace"), True
+        return out + tail.decode("utf-8", errors="replace"), False
 
 
 class Sandbox:
@@ -167,11 +177,16 @@ class Sandbox:
     twice: no file may grow past it (RLIMIT_FSIZE, by the kernel), and `run` measures their use
     every DISK_POLL seconds and ends the container past it (reason "disk_full"). /tmp is a tmpfs
     of `limits.tmp_size`, kernel-capped; a full /tmp also ends the container as "disk_full".
+    `shared`: container path -> a named volume another container mounts too (the agent's and
+    the task's containers share /testbed and /tmp; see sandbox/exec_relay.py).
+    `network`: Docker's default bridge network instead of none; only for grading a suite that
+    opts in (tests that need the internet), as the code in the container can then reach out.
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
-                 mounts: Sequence[Mount] = (), volumes: Sequence[str] = ()) -> None:
+                 mounts: Sequence[Mount] = (), volumes: Sequence[str] = (),
+                 shared: Mapping[str, str] = {}, network: bool = False) -> None:
         import docker.errors
         from docker.types import LogConfig, Ulimit
         from docker.types import Mount as DockerMount
@@ -191,15 +206,17 @@ class Sandbox:
                 image, [*deadline, *command],
                 user=f"{UID}:{GID}", working_dir=workdir, environment=dict(env),
                 labels={LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()},
-                network_mode="none", read_only=True, init=True,
+                network_mode="bridge" if network else "none", read_only=True, init=True,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
                 ulimits=[Ulimit(name="fsize", soft=limits.disk_bytes, hard=limits.disk_bytes)],
-                tmpfs={"/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={GID}"},
+                tmpfs={} if "/tmp" in shared else {
+                    "/tmp": f"rw,exec,nosuid,size={limits.tmp_size},uid={UID},gid={GID}"},
                 # /work and each of `volumes` are anonymous volumes: writable under the read-only
                 # root, filled from the image's content at that path, removed with the container
                 mounts=[DockerMount(path, None, type="volume") for path in self._volumes] + [
+                    DockerMount(path, name, type="volume") for path, name in shared.items()] + [
                     DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
                     for m in mounts
                 ],
@@ -261,7 +278,7 @@ class Sandbox:
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
-        collector = _CappedCollector(self.limits.output_cap)
+        collector = _CappedCollector(self.limits.output_cap, self.limits.output_tail)
         started = time.monotonic()
         self._container.start()
         reader = threading.Thread(target=self._collect, args=(collector,), daemon=True)

@@ -50,11 +50,13 @@ def base_tag(release: str, sources: Sequence[str], packages: Sequence[str]) -> s
     return f"{BASE_REPO}:{release}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
-def ensure_debian_base(packages: Sequence[str], log: Callable[[str], None]) -> str:
-    """Tag of a minbase image with `packages`, bootstrapped now unless it already exists."""
+def ensure_debian_base(packages: Sequence[str], log: Callable[[str], None], *, release: str = "",
+                       sources: Sequence[str] = ()) -> str:
+    """Tag of a minbase image with `packages`, bootstrapped now unless it already exists; by
+    default of the host's release from the host's apt sources."""
     import docker.errors
 
-    release, sources = host_release(), host_apt_sources()
+    release, sources = release or host_release(), list(sources) or host_apt_sources()
     tag = base_tag(release, sources, packages)
     client = docker_client()
     try:

@@ -7,16 +7,16 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.bash import python_command, run_argv
+
 PLUGIN = "dgm_repair_spectrum"  # the module name the plugin is loaded under, outside the repo
 SNIPPETS = "dgm_repair_snippets"  # the module name generated reproduction tests import snippet_runner as
+OUTPUT_CAP = 2_000_000  # characters of pytest's output kept (head and tail); outcomes come from the report
 # A pytest node id: a .py path, then ::parts; quoted ids may hold spaces inside [params].
 QUOTED_ID = re.compile(r"""["'`]([\w./-]+\.py(?:::[^"'`\n]+)+)["'`]""")
 BARE_ID = re.compile(r"(?<![\w./-])([\w./-]+\.py(?:::[\w.-]+)+(?:\[[^\]\s]*\])?)")
@@ -62,9 +62,10 @@ class Runner:
         shutil.copy(Path(__file__).with_name("spectrum_plugin.py"), self._tmp / f"{PLUGIN}.py")
         shutil.copy(Path(__file__).with_name("snippet_runner.py"), self._tmp / f"{SNIPPETS}.py")
         paths = [str(self._tmp), str(repo)] + [str(repo / "src")] * (repo / "src").is_dir()
-        # The genome's own path is left out so the repository's imports cannot resolve to it.
-        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        self.env.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1")
+        # The genome's own path is replaced, so the repository's imports cannot resolve to it.
+        # The tests run where the agent's shell commands run: in the task's environment when
+        # the harness relays them there (its /tmp is shared, so the plugin and report are seen).
+        self.env = {"PYTHONPATH": os.pathsep.join(paths), "PYTHONDONTWRITEBYTECODE": "1"}
 
     def run(self, tests: Sequence[str], *, timeout: float, trace: bool = False, first_failure: bool = False,
             extra: Sequence[str] = (), env: Mapping[str, str] = {}) -> TestRun:
@@ -73,19 +74,12 @@ class Runner:
         env = dict(self.env, **env, DGM_SPECTRUM_OUT=str(out), DGM_SPECTRUM_ROOT=str(self.repo))
         if not trace:
             env["DGM_SPECTRUM_ROOT"] = ""
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN,
+        command = [python_command(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", PLUGIN,
                    "-o", "addopts=", "--tb=native", "--continue-on-collection-errors",
                    *(["-x"] if first_failure else []), *extra, *tests]
-        proc = subprocess.Popen(command, cwd=self.repo, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-            code: int | None = proc.returncode
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # a mutated loop may never end; its children go too
-            output, _ = proc.communicate()
-            code = None
-        run = TestRun(code, output)
+        # a mutated loop may never end: the time limit kills the whole process group
+        result = run_argv(command, self.repo, timeout=timeout, max_output=OUTPUT_CAP, env=env)
+        run = TestRun(result.exit_code, result.output)
         if out.exists():
             try:
                 report = json.loads(out.read_text())

@@ -1,0 +1,52 @@
+"""Why a SWE-bench test log holds no results swebench accepts, said in one line: the output
+was cut, eval.sh stopped before its markers, the tests could not import (with the test
+command's exit status), no test ran, or the exit status contradicts the log."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+CUT = re.compile(r"\[output cut: [^\]]*\]")
+IMPORT_ERROR = re.compile(r"^.*\b(?:ImportError|ModuleNotFoundError)\b.*$", re.MULTILINE)
+
+
+def no_results_reason(log: str, spec: Any) -> str:
+    from swebench.harness import constants
+    from swebench.harness.grading import parse_test_exit_code
+    from swebench.harness.log_parsers import PARSER_REGISTRY
+
+    for code in (constants.APPLY_PATCH_FAIL, constants.RESET_FAILED, constants.TESTS_ERROR, constants.TESTS_TIMEOUT):
+        if code in log:
+            return f"the test log holds swebench's failure marker {code.strip('> ')!r}"
+    start, end = constants.START_TEST_OUTPUT, constants.END_TEST_OUTPUT
+    cut = CUT.search(log)
+    if start not in log or end not in log:
+        lost = " and ".join(m for m in (start, end) if m not in log)
+        if cut:
+            return f"output cut ({cut.group(0)[1:-1]}): the marker {lost} is lost"
+        return f"eval.sh stopped before printing {lost} (see test_output.txt)"
+    tests = log.split(start)[1].split(end)[0]
+    code = parse_test_exit_code(log)
+    status = f", the test command exited {code}" if code is not None else ""
+    if PARSER_REGISTRY[spec.log_parser](tests, spec):
+        return f"the test log reports no failure{status}: the log contradicts the run"
+    if found := IMPORT_ERROR.findall(tests):  # the last one names what is missing
+        return f"import error{status}: {found[-1].strip()[:200]}"
+    return f"no tests ran{status}"
+
+
+# what Python's socket, urllib3/requests and pip print when a container has no network
+NETWORK = re.compile(r"Temporary failure in name resolution|Name or service not known|Network is unreachable"
+                     r"|Failed to establish a new connection|nodename nor servname|getaddrinfo failed"
+                     r"|No route to host|\[Errno -[23]\]")
+
+
+def network_note(log: str, failed: list[str]) -> str:
+    """A note naming the failed listed tests when the log shows network errors: grading has no
+    network, so such tests cannot pass (swebench's own harness gives its containers one)."""
+    found = NETWORK.search(log)
+    if not failed or not found:
+        return ""
+    return (f"; the log shows network errors ({found.group(0)!r}): {', '.join(failed[:5])} may need a network, "
+            "which grading does not give (sweb.yaml's dgm_grading_network: true opts in)")
