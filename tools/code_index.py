@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import keyword
 import marshal
 import os
 import re
@@ -87,9 +88,10 @@ def _grammar(ext: str) -> _Grammar:
         language = Language(getattr(importlib.import_module(module), function)())
         patterns = [f"({t}) @{capture}" for types, capture in ((DEFINITIONS, "def"), (NOT_CODE, "skip"))
                     for t in types if language.id_for_node_kind(t, True)]
-        # The grammar's anonymous word tokens are its keywords (def, return, True, ...).
-        words = {language.node_kind_for_id(i) for i in range(language.node_kind_count)
-                 if not language.node_kind_is_named(i)}
+        # The grammar's anonymous word tokens are its keywords (func, return, ...); Python's own
+        # list is exact (its grammar also has tokens for names such as print, type and match).
+        words = set(keyword.kwlist) if ext == ".py" else {
+            language.node_kind_for_id(i) for i in range(language.node_kind_count) if not language.node_kind_is_named(i)}
         keywords = frozenset(w.encode() for w in words if w and re.fullmatch(r"\w+", w))
         _grammars[ext] = _Grammar(Parser(language), Query(language, " ".join(patterns)), keywords)
     return _grammars[ext]
