@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -47,8 +48,9 @@ class Actions:
     def __init__(self, repo: Path, bash_timeout: float = 120.0) -> None:
         self.repo = repo
         self.editor = Editor(repo)
-        # The index cache lives outside the repository so it never enters the patch.
-        self.index = CodeIndex(repo, cache_dir=Path(tempfile.gettempdir()) / "dgm-agent-index")
+        # The index cache lives outside the repository so it never enters the patch; the host
+        # may name one that an earlier agent on this task left (a warm start).
+        self.index = CodeIndex(repo, cache_dir=Path(os.environ.get("DGM_INDEX_CACHE") or tempfile.gettempdir() + "/dgm-agent-index"))
         self.bash_timeout = bash_timeout
 
     def run(self, name: str, args: dict) -> str:

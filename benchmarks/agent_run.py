@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from benchmarks import index_cache
 from benchmarks.checkout import checkout_script
 from benchmarks.suite import Suite
 from benchmarks.task_suite import AgentSetup, TaskSuite
@@ -57,14 +58,15 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --
     # a repository outside /work (SWE-bench's /testbed) gets its own writable volume, filled
     # from the image's content there, since the root file system is read-only
     volumes = () if PurePosixPath(setup.repo).is_relative_to(WORKDIR) else (setup.repo,)
-    with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env},
-                 mounts=bridge.mounts, volumes=volumes, run_id=run_id) as box:
-        for root in GENOME_ROOTS:
-            box.put(f"/work/genome/{root}", genome_dir / root)
-        for dest, source in setup.inputs.items():
-            box.put(dest, source)
-        box.put("/work/task", {"issue.md": issue})
+    cache = index_cache.host_cache(genome_dir, image, setup)
+    with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, run_id=run_id,
+                 env={**env, **bridge.env, index_cache.ENV: index_cache.IN_CONTAINER},
+                 mounts=bridge.mounts, volumes=volumes) as box:
+        box.put_all({**{f"/work/genome/{root}": genome_dir / root for root in GENOME_ROOTS}, **setup.inputs,
+                     "/work/task": {"issue.md": issue},
+                     **({index_cache.IN_CONTAINER: cache} if cache.is_dir() else {})})
         result = box.run()
+        index_cache.carry_out(box, cache)
         try:
             box.get_tree("/work/out", log_dir)
         except DgmError:

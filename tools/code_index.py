@@ -32,7 +32,6 @@ SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "build", "d
              ".mypy_cache", ".pytest_cache", "target"}
 MAX_BYTES = 1_000_000
 PARALLEL_FROM = 64  # files to parse before a process pool pays for its start-up
-CACHE_ENV = "DGM_INDEX_CACHE"  # a cache directory the host carries between an task's agents
 # Objects made by another version of this file (or another Python's marshal) are never read.
 FORMAT = hashlib.sha1(Path(__file__).read_bytes() + sys.version.encode()).hexdigest()[:12]
 # extension -> (grammar module, language function)
@@ -175,15 +174,10 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def default_cache_dir(root: Path) -> Path:
-    """The directory named by $DGM_INDEX_CACHE, else `.dgm-index` in the repository."""
-    return Path(os.environ[CACHE_ENV]) if os.environ.get(CACHE_ENV) else root / ".dgm-index"
-
-
 class CodeIndex:
     def __init__(self, root: Path, cache_dir: Path | None = None) -> None:
         self.root = root.resolve()
-        cache = cache_dir or default_cache_dir(self.root)
+        cache = cache_dir or self.root / ".dgm-index"
         self.objects = cache / f"objects-{FORMAT}"
         self.manifest_file = cache / f"manifest-{FORMAT}-{hashlib.sha1(str(self.root).encode()).hexdigest()[:12]}"
         self._files: dict[str, tuple[int, int, str]] = {}  # path -> (size, mtime_ns, content hash)
