@@ -37,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp, "stdlib")
         shutil.copytree(sysconfig.get_paths()["stdlib"], tree, ignore=shutil.ignore_patterns(
@@ -68,6 +69,7 @@ def main() -> None:
         lines = sum(len((tree / f).read_bytes().splitlines()) for f in files)
 
     console = Console()
+    console.print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs")
     build = Table(title=f"index build: {len(files)} files, {lines:,} lines of the standard library")
     for column in ("build", "seconds"):
         build.add_column(column, justify="left" if column == "build" else "right")
