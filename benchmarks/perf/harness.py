@@ -37,11 +37,14 @@ from benchmarks.tasks import Task
 from sandbox.image import ensure_sandbox_image
 
 PHASES = ("create", "copy in", "start", "checkout + patches", "pytest start-up", "tests (report durations)",
-          "exit + wait", "copy out", "remove")
+          "exit + wait", "copy out", "remove", "CPU of the script's processes (user + sys)")
 # Each shell command the grading script runs is traced with the time it starts; the exit trap
-# marks the script's end. Same clock as the host's time.time() (one kernel).
-TRACE = "PS4='+${EPOCHREALTIME} '; trap 'echo \"+${EPOCHREALTIME} END\" >&2' EXIT; set -x\n"
+# marks the script's end (same clock as the host's time.time(): one kernel) and prints the CPU
+# time of the script's processes, which, unlike wall time, other jobs on the machine do not
+# inflate: under load, Docker's containers share one CPU weight against every host process.
+TRACE = "PS4='+${EPOCHREALTIME} '; trap 'echo \"+${EPOCHREALTIME} END\" >&2; times >&2' EXIT; set -x\n"
 TRACE_LINE = re.compile(r"^\++(\d+\.\d+) (.*)$", re.MULTILINE)
+TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$", re.MULTILINE)  # `times`: user, sys
 
 
 class TimedSandbox(sandbox.container.Sandbox):
@@ -83,6 +86,10 @@ class TimedSandbox(sandbox.container.Sandbox):
             pytest = next((float(t) for t, cmd in marks if "-m pytest" in cmd), None)
             end = next((float(t) for t, cmd in marks if cmd == "END"), None)
             self.phases["start"] = first - started
+            times = TIMES.findall(result.stderr)
+            if times:  # the second line: the script's child processes
+                minutes_user, user, minutes_sys, sys_ = times[-1]
+                self.phases[PHASES[-1]] = 60 * int(minutes_user) + float(user) + 60 * int(minutes_sys) + float(sys_)
             if pytest and end:
                 self.phases["checkout + patches"] = pytest - first
                 self.phases["pytest start-up"] = end - pytest  # less the tests, once the report is read
