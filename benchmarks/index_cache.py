@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from dgm.errors import DgmError
 
 ENV = "DGM_INDEX_CACHE"  # the variable `agent/actions.py` reads
 IN_CONTAINER = "/work/index-cache"
+MAX_BYTES = 256 * 2**20  # far above a real index (the standard library's takes 13 MB): not kept
 
 
 def host_cache(genome_dir: Path, image: str, setup: AgentSetup) -> Path:
@@ -43,10 +45,11 @@ def carry_out(box, cached: Path) -> None:
     with tempfile.TemporaryDirectory(dir=cached.parent, prefix=".incoming-") as tmp:
         try:
             box.get_tree(IN_CONTAINER, Path(tmp))
-        except DgmError:  # the agent never used its index tools
+        except (DgmError, tarfile.TarError):  # no index (the agent never used it), or links out
             return
         got = Path(tmp) / Path(IN_CONTAINER).name
-        if got.is_dir() and any(got.iterdir()):
+        size = sum(f.stat().st_size for f in got.rglob("*") if f.is_file()) if got.is_dir() else 0
+        if 0 < size <= MAX_BYTES:
             try:
                 got.rename(cached)
             except OSError:  # another evaluation of this task kept its own first
