@@ -2,10 +2,11 @@
 agent starts warm: its index tools parse only what its own checkout changed.
 
 The seed agent keeps its index under $DGM_INDEX_CACHE (`agent/actions.py`; `tools/code_index.py`
-stores objects keyed by content hash and by the version of the index code itself). The host copies the directory
-out after the first agent on a task that built one, and into every later agent's container on that
-task, keyed by the task's image and set-up and by the genome's `tools/code_index.py` (a variant
-with other index code gets its own cache). The host only copies files: it runs no genome code.
+stores objects keyed by content hash and by the version of the index code itself). The host
+copies the directory out after the first agent on a task that built one, and into every later
+agent's container on that task, keyed by the task's image and set-up and by the genome's
+`tools/code_index.py` (a variant with other index code gets its own cache). The host only copies
+files: it runs no genome code.
 
 What the first agent leaves is trusted as far as its index code is: a later agent with the same
 index code on the same task reads it. The index only guides the agent's search; grading never

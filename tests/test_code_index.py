@@ -154,3 +154,13 @@ def test_the_map_from_an_updated_index_equals_the_map_from_scratch(repo, tmp_pat
     for budget, focus in ((10_000, ()), (40, ()), (10_000, ["go"])):
         assert repo_map(index, budget, focus) == repo_map(scratch, budget, focus)
     assert repo_map(index, 10_000).startswith("pkg/core.py:")
+
+
+def test_a_damaged_stored_object_is_parsed_again(repo, tmp_path):
+    cache = tmp_path / "cache"
+    CodeIndex(repo, cache_dir=cache).refresh()
+    for stored in cache.glob("objects-*/*/*"):
+        stored.write_bytes(b"\x00garbage")
+    index = CodeIndex(repo, cache_dir=cache)
+    assert index.refresh() == 0  # the manifest still knows every file
+    assert index.definitions("helper")[0].path == "pkg/core.py"

@@ -187,7 +187,6 @@ class CodeIndex:
             self._files = {}
         self._loaded: dict[str, tuple[list[tuple], dict[str, int]]] = {}  # content hash -> result
         self._cached: tuple | None = None
-        self.parsed = 0  # files parsed by the last refresh
 
     def _walk(self) -> dict[str, os.stat_result]:
         found = {}
@@ -234,20 +233,24 @@ class CodeIndex:
         if files != self._files:
             self._cached = None
         self._files = files
-        self.parsed = len(jobs)
         return len(jobs)
 
     def files(self) -> list[str]:
         return sorted(self._files)
 
-    def _result(self, digest: str) -> tuple[list[tuple], dict[str, int]]:
+    def _result(self, path: str, digest: str) -> tuple[list[tuple], dict[str, int]]:
         if digest not in self._loaded:
-            self._loaded[digest] = marshal.loads(self._object(digest).read_bytes())
+            try:
+                self._loaded[digest] = marshal.loads(self._object(digest).read_bytes())
+            except (OSError, ValueError, EOFError, TypeError):  # lost or damaged: parse it again
+                blob = _parse_path((str(self.root), path))
+                _write_atomic(self._object(digest), blob)
+                self._loaded[digest] = marshal.loads(blob)
         return self._loaded[digest]
 
     def per_file(self) -> dict[str, tuple[list[tuple], dict[str, int]]]:
         """Each file's definitions and references as stored (see `parse_file`), by path."""
-        return {path: self._result(digest) for path, (_, _, digest) in sorted(self._files.items())}
+        return {path: self._result(path, digest) for path, (_, _, digest) in sorted(self._files.items())}
 
     def _tables(self) -> tuple[dict[str, list[tuple]], list[str], list[str]]:
         """Definitions by name (as `(path, def)` pairs), the names, and the names lower-cased
