@@ -65,8 +65,8 @@ class TimedSandbox(sandbox.container.Sandbox):
         finally:
             self.phases[phase] += time.time() - started
 
-    def put(self, dest, source):
-        return self._timed("copy in", super().put, dest, source)
+    def put_all(self, items):  # `put` copies through it too
+        return self._timed("copy in", super().put_all, items)
 
     def read(self, path):
         data = self._timed("copy out", super().read, path)
