@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -178,14 +178,15 @@ class Sandbox:
 
     def put(self, dest: str, source: Path | Mapping[str, bytes | str]) -> None:
         """Copy a host directory or file, or a {relative path: content} mapping, to `dest` (under /work)."""
-        self.put_all({dest: source})
+        self.put_all([(dest, source)])
 
-    def put_all(self, items: Mapping[str, Path | Mapping[str, bytes | str]]) -> None:
-        """`put` of several destinations in one archive: one round trip to the daemon."""
+    def put_all(self, items: Iterable[tuple[str, Path | Mapping[str, bytes | str]]]) -> None:
+        """`put` of several (dest, source) pairs in one archive: one round trip to the daemon.
+        Pairs with the same dest add to it, as successive puts would."""
         with tempfile.TemporaryFile() as buf:
             with tarfile.open(fileobj=buf, mode="w") as tar:
                 made: set[str] = set()
-                for dest, source in items.items():
+                for dest, source in items:
                     _add(tar, dest, source, made)
             buf.seek(0)
             self._container.put_archive(WORKDIR, buf)
