@@ -50,7 +50,8 @@ class Actions:
         self.editor = Editor(repo)
         # The index cache lives outside the repository so it never enters the patch; the host
         # may name one that an earlier agent on this task left (a warm start).
-        self.index = CodeIndex(repo, cache_dir=Path(os.environ.get("DGM_INDEX_CACHE") or tempfile.gettempdir() + "/dgm-agent-index"))
+        cache = os.environ.get("DGM_INDEX_CACHE") or os.path.join(tempfile.gettempdir(), "dgm-agent-index")
+        self.index = CodeIndex(repo, cache_dir=Path(cache))
         self.bash_timeout = bash_timeout
 
     def run(self, name: str, args: dict) -> str:

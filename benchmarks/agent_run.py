@@ -62,8 +62,9 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --
     with Sandbox(image, bridge.wrap(["bash", "-c", script]), limits=limits, run_id=run_id,
                  env={**env, **bridge.env, index_cache.ENV: index_cache.IN_CONTAINER},
                  mounts=bridge.mounts, volumes=volumes) as box:
-        box.put_all([*((f"/work/genome/{root}", genome_dir / root) for root in GENOME_ROOTS), *setup.inputs.items(),
-                     ("/work/task", {"issue.md": issue}), *([(index_cache.IN_CONTAINER, cache)] if cache.is_dir() else [])])
+        box.put_all([*((f"/work/genome/{root}", genome_dir / root) for root in GENOME_ROOTS),
+                     *setup.inputs.items(), ("/work/task", {"issue.md": issue}),
+                     *([(index_cache.IN_CONTAINER, cache)] if cache.is_dir() else [])])
         result = box.run()
         index_cache.carry_out(box, cache)
         try:
