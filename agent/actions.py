@@ -3,6 +3,7 @@ one fenced command of the text action format."""
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -84,8 +85,10 @@ class Actions:
     def __init__(self, repo: Path) -> None:
         self.repo = repo
         self.editor = Editor(repo)
-        # The index cache lives outside the repository so it never enters the patch.
-        self.index = CodeIndex(repo, cache_dir=Path(tempfile.gettempdir()) / "dgm-agent-index")
+        # The index cache lives outside the repository so it never enters the patch; the host
+        # may name one that an earlier agent on this task left (a warm start).
+        cache = os.environ.get("DGM_INDEX_CACHE") or os.path.join(tempfile.gettempdir(), "dgm-agent-index")
+        self.index = CodeIndex(repo, cache_dir=Path(cache))
 
     def run(self, name: str, args: dict) -> str:
         """The tool's output, or its error, as text for the model."""

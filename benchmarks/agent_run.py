@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from benchmarks import index_cache
 from benchmarks.checkout import checkout_script
 from benchmarks.suite import Suite
 from benchmarks.task_suite import AgentSetup, TaskSuite
@@ -56,6 +57,7 @@ mkdir -p /work/out
 cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --issue /work/task/issue.md \\
   --patch-out /work/out/patch.diff --trajectory /work/out/trajectory.jsonl {" ".join(agent_args)}
 """
+    cache = index_cache.host_cache(genome_dir, image, setup)
     with ExitStack() as stack:
         if setup.task_env is None:
             agent_image, side = image, TaskSide((), {}, {})
@@ -69,14 +71,14 @@ cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --
             side = stack.enter_context(task_container(image, setup.repo, prologue=setup.task_env, limits=limits,
                                                       run_id=run_id))
         box = stack.enter_context(Sandbox(
-            agent_image, bridge.wrap(["bash", "-c", script]), limits=limits, env={**env, **bridge.env, **side.env},
+            agent_image, bridge.wrap(["bash", "-c", script]), limits=limits,
+            env={**env, **bridge.env, **side.env, index_cache.ENV: index_cache.IN_CONTAINER},
             mounts=(*bridge.mounts, *side.mounts), volumes=volumes, shared=side.shared, run_id=run_id))
-        for root in GENOME_ROOTS:
-            box.put(f"/work/genome/{root}", genome_dir / root)
-        for dest, source in setup.inputs.items():
-            box.put(dest, source)
-        box.put("/work/task", {"issue.md": issue})
+        box.put_all([*((f"/work/genome/{root}", genome_dir / root) for root in GENOME_ROOTS),
+                     *setup.inputs.items(), ("/work/task", {"issue.md": issue}),
+                     *([(index_cache.IN_CONTAINER, cache)] if cache.is_dir() else [])])
         result = box.run()
+        index_cache.carry_out(box, cache)
         try:
             left_out = box.get_tree("/work/out", log_dir)
         except DgmError as e:

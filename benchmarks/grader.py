@@ -69,7 +69,8 @@ def test_script(project: Project, tests: Sequence[str], test_timeout: int) -> st
     return f"""set -u
 {checkout_script(project)}apply /work/task/model.patch || exit 91
 apply /work/task/test.patch || exit 92
-DGM_REPORT={REPORT} PYTHONPATH={pythonpath} python -m pytest -p dgm_report -p no:cacheprovider \\
+DGM_REPORT={REPORT} PYTHONPATH={pythonpath} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \\
+  python -m pytest -p dgm_report -p pytest_timeout -p no:cacheprovider \\
   -o addopts="" -q --timeout={test_timeout} {" ".join(shlex.quote(t) for t in tests)}
 """
 

@@ -16,7 +16,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -250,25 +250,16 @@ class Sandbox:
 
     def put(self, dest: str, source: Path | Mapping[str, bytes | str]) -> None:
         """Copy a host directory or file, or a {relative path: content} mapping, to `dest` (under /work)."""
-        target = PurePosixPath(dest)
-        if not target.is_relative_to(WORKDIR) or ".." in target.parts:
-            raise SandboxError(f"files can only be copied under {WORKDIR}, not to {dest!r}")
-        rel = target.relative_to(WORKDIR)
+        self.put_all([(dest, source)])
+
+    def put_all(self, items: Iterable[tuple[str, Path | Mapping[str, bytes | str]]]) -> None:
+        """`put` of several (dest, source) pairs in one archive: one round trip to the daemon.
+        Pairs with the same dest add to it, as successive puts would."""
         with tempfile.TemporaryFile() as buf:
             with tarfile.open(fileobj=buf, mode="w") as tar:
-                for i in range(1, len(rel.parts) + 1):  # parents the agent user can write into
-                    tar.addfile(_entry(str(PurePosixPath(*rel.parts[:i])), directory=True))
-                if isinstance(source, Path):
-                    if not source.exists():
-                        raise SandboxError(f"cannot copy {source} into the sandbox: it does not exist")
-                    tar.add(source, arcname=str(rel), filter=_owned_by_agent)
-                else:
-                    for name, content in source.items():
-                        data = content.encode() if isinstance(content, str) else content
-                        path = rel / name
-                        for i in range(len(rel.parts) + 1, len(path.parts)):
-                            tar.addfile(_entry(str(PurePosixPath(*path.parts[:i])), directory=True))
-                        tar.addfile(_entry(str(path), size=len(data)), io.BytesIO(data))
+                made: set[str] = set()
+                for dest, source in items:
+                    _add(tar, dest, source, made)
             buf.seek(0)
             self._container.put_archive(WORKDIR, buf)
 
@@ -436,6 +427,36 @@ class _ChunkReader(io.RawIOBase):
         n = min(len(buffer), len(self._pending))
         buffer[:n], self._pending = self._pending[:n], self._pending[n:]
         return n
+
+
+def _add(tar: tarfile.TarFile, dest: str, source: Path | Mapping[str, bytes | str], made: set[str]) -> None:
+    target = PurePosixPath(dest)
+    if not target.is_relative_to(WORKDIR) or ".." in target.parts:
+        raise SandboxError(f"files can only be copied under {WORKDIR}, not to {dest!r}")
+    rel = target.relative_to(WORKDIR)
+
+    def parents(path: PurePosixPath, first: int) -> None:  # directories the agent user can write into
+        for i in range(first, len(path.parts)):
+            name = str(PurePosixPath(*path.parts[:i]))
+            if name not in made:
+                made.add(name)
+                tar.addfile(_entry(name, directory=True))
+
+    parents(rel, 1)
+    if isinstance(source, Path):
+        if not source.exists():
+            raise SandboxError(f"cannot copy {source} into the sandbox: it does not exist")
+        made.add(str(rel))
+        tar.add(source, arcname=str(rel), filter=_owned_by_agent)
+        return
+    if str(rel) not in made:
+        made.add(str(rel))
+        tar.addfile(_entry(str(rel), directory=True))
+    for name, content in source.items():
+        data = content.encode() if isinstance(content, str) else content
+        path = rel / name
+        parents(path, len(rel.parts) + 1)
+        tar.addfile(_entry(str(path), size=len(data)), io.BytesIO(data))
 
 
 def _entry(name: str, *, directory: bool = False, size: int = 0) -> tarfile.TarInfo:

@@ -3,11 +3,13 @@ incremental re-indexing, a ranked map within budget, and plain text search."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 
 import pytest
 
-from tools.code_index import CodeIndex
+from tools.code_index import CodeIndex, parse_file
 from tools.repo_map import repo_map
 from tools.text_search import text_search
 
@@ -82,3 +84,83 @@ def test_text_search_with_git_grep_and_without_git(repo, tmp_path):
     plain.mkdir()
     (plain / "a.txt").write_text("x\nneedle here\n")
     assert text_search(plain, r"need\w+", regex=True) == [type(hits[0])("a.txt", 2, "needle here")]
+
+
+def test_an_incremental_refresh_parses_only_the_changed_and_new_files(repo, tmp_path):
+    cache = tmp_path / "cache"
+    index = CodeIndex(repo, cache_dir=cache)
+    assert index.refresh() == len(FILES)
+    (repo / "pkg" / "core.py").write_text(FILES["pkg/core.py"] + "\n\ndef added():\n    return helper()\n")
+    (repo / "pkg" / "new.py").write_text("def fresh():\n    return 1\n")
+    (repo / "App.java").unlink()
+    os.utime(repo / "pkg" / "cli.py")  # touched, same content: hashed again, not parsed
+    assert index.refresh() == 2
+    assert index.definitions("added")[0].path == "pkg/core.py" and index.definitions("fresh")
+    assert index.definitions("run") == []  # the deleted file's definitions are gone
+    assert ("pkg/core.py", 15) in {(s.path, s.line) for s in index.references("helper")}
+
+
+def test_the_stored_index_reads_back_as_what_was_parsed(repo, tmp_path):
+    cache = tmp_path / "cache"
+    built = CodeIndex(repo, cache_dir=cache)
+    built.refresh()
+    loaded = CodeIndex(repo, cache_dir=cache)  # as a new process starts
+    assert loaded.refresh() == 0
+    assert loaded.per_file() == built.per_file() == {
+        path: parse_file(path, (repo / path).read_bytes()) for path in FILES}
+    assert loaded.all_definitions() == built.all_definitions()
+
+
+def test_a_copy_of_the_cache_warms_an_index_of_another_checkout(repo, tmp_path):
+    """What the host does between two agents on one task: the second checkout has other paths
+    and mtimes, and still parses nothing."""
+    CodeIndex(repo, cache_dir=tmp_path / "first").refresh()
+    shutil.copytree(tmp_path / "first", tmp_path / "carried")
+    other = tmp_path / "other"
+    shutil.copytree(repo, other)
+    for path in other.rglob("*"):
+        os.utime(path, (1, 1))
+    index = CodeIndex(other, cache_dir=tmp_path / "carried")
+    assert index.refresh() == 0
+    assert index.definitions("helper")[0].path == "pkg/core.py"
+
+
+def test_fuzzy_lookup_finds_misspelt_and_differently_cased_names(repo, tmp_path):
+    index = CodeIndex(repo, cache_dir=tmp_path / "cache")
+    index.refresh()
+    assert [s.name for s in index.definitions("open_stor", fuzzy=True)][:1] == ["open_store"]
+    assert [s.name for s in index.definitions("renderpage", fuzzy=True)][:1] == ["renderPage"]
+    assert [s.name for s in index.definitions("Enigne", fuzzy=True)][:1] == ["Engine"]
+    assert index.definitions("zzzzqqq", fuzzy=True) == []
+
+
+def test_uses_in_comments_strings_and_numbers_are_not_references(tmp_path):
+    (tmp_path / "m.py").write_text('def helper():\n    pass\n# helper in a comment\nx = "helper"\n'
+                                   'y = helper() + 0x1F\nif True:\n    helper\n')
+    index = CodeIndex(tmp_path, cache_dir=tmp_path / ".cache")
+    index.refresh()
+    assert [s.line for s in index.references("helper")] == [5, 7]
+    assert index.references("x1F") == [] and index.references("if") == [] and index.references("True") == []
+
+
+def test_the_map_from_an_updated_index_equals_the_map_from_scratch(repo, tmp_path):
+    index = CodeIndex(repo, cache_dir=tmp_path / "cache")
+    index.refresh()
+    (repo / "svc" / "use.py").write_text("from pkg.cli import main\n\n\ndef go():\n    return main() + helper()\n")
+    (repo / "pkg" / "cli.py").write_text(FILES["pkg/cli.py"] + "\n\ndef extra():\n    return Engine()\n")
+    index.refresh()
+    scratch = CodeIndex(repo, cache_dir=tmp_path / "scratch")
+    scratch.refresh()
+    for budget, focus in ((10_000, ()), (40, ()), (10_000, ["go"])):
+        assert repo_map(index, budget, focus) == repo_map(scratch, budget, focus)
+    assert repo_map(index, 10_000).startswith("pkg/core.py:")
+
+
+def test_a_damaged_stored_object_is_parsed_again(repo, tmp_path):
+    cache = tmp_path / "cache"
+    CodeIndex(repo, cache_dir=cache).refresh()
+    for stored in cache.glob("objects-*/*/*"):
+        stored.write_bytes(b"\x00garbage")
+    index = CodeIndex(repo, cache_dir=cache)
+    assert index.refresh() == 0  # the manifest still knows every file
+    assert index.definitions("helper")[0].path == "pkg/core.py"

@@ -43,6 +43,16 @@ def test_mapping_content_is_written_and_read_back(sandbox_image):
         assert box.read("/work/job/copy.txt") == b"alpha\n"
 
 
+def test_one_archive_of_several_copies_adds_them_all_even_to_one_destination(sandbox_image, tmp_path):
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "f.py").write_text("x = 1\n")
+    with Sandbox(sandbox_image, ["true"]) as box:
+        box.put_all([("/work/task", {"setup.patch": "p"}), ("/work/g/tree", tmp_path / "tree"),
+                     ("/work/task", {"issue.md": "i"})])
+        assert box.read("/work/task/setup.patch") == b"p" and box.read("/work/task/issue.md") == b"i"
+        assert box.read("/work/g/tree/f.py") == b"x = 1\n"
+
+
 def test_the_agent_user_can_write_into_copied_directories(sandbox_image, tmp_path):
     (tmp_path / "repo").mkdir()
     (tmp_path / "repo" / "f.py").write_text("x = 1\n")

@@ -9,6 +9,7 @@ command that reads it and writes a result, copy the result out, remove the conta
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -70,6 +71,7 @@ def main() -> None:
     args = parser.parse_args()
     image = ensure_sandbox_image()
     container_cycle(image)  # warm the image and the client's connection pool
+    load_before = os.getloadavg()[0]
 
     table = Table(title=f"sandbox cycle: create + copy in + run + copy out + remove ({image})")
     for column in ("path", "p50 ms", "p95 ms", "1 worker /s", "2 workers /s", "4 workers /s"):
@@ -82,6 +84,7 @@ def main() -> None:
             *(f"{r:.2f}" for r in rates),
         )
     Console().print(table)
+    print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Code search on this machine's Python standard library: index build (cold, and warm after
-touching one file) and query latency, beside `git grep` on a git copy of the same tree.
+touching one file, each timed from a new CodeIndex as a new process starts) and query latency,
+beside the raw floors: universal-ctags indexing the same tree (definitions only; skipped with a
+note when `ctags` is not installed) and `git grep` on a git copy of it.
 
     python -m benchmarks.perf.search [--queries 20]
 """
@@ -7,7 +9,9 @@ touching one file) and query latency, beside `git grep` on a git copy of the sam
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -24,6 +28,12 @@ from tools.code_index import CodeIndex
 from tools.repo_map import repo_map
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the parsing pool's workers): unlike
+    wall time, other jobs on a shared machine do not inflate it."""
+    return sum(sum(r[:2]) for r in (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -34,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=20)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp, "stdlib")
         shutil.copytree(sysconfig.get_paths()["stdlib"], tree, ignore=shutil.ignore_patterns(
@@ -42,12 +53,18 @@ def main() -> None:
         subprocess.run(["git", "add", "-A"], cwd=tree, check=True)
         cache = Path(tmp, "cache")
         index = CodeIndex(tree, cache_dir=cache)
+        cpu = cpu_seconds()
         cold = timed(index.refresh)
+        cold_cpu = cpu_seconds() - cpu
         files = index.files()
         touched = tree / "json" / "decoder.py"
         touched.write_text(touched.read_text() + "\n\ndef benchmark_marker():\n    pass\n")
-        warm_index = CodeIndex(tree, cache_dir=cache)
-        warm = timed(warm_index.refresh)
+        warm = timed(lambda: CodeIndex(tree, cache_dir=cache).refresh())
+        index = CodeIndex(tree, cache_dir=cache)
+        index.refresh()
+        first_query = timed(lambda: index.definitions("benchmark_marker"))
+        ctags = shutil.which("ctags") and timed(lambda: subprocess.run(
+            ["ctags", "-R", "--languages=Python", "-f", os.devnull, str(tree)], check=True))
         names = sorted({s.name for s in index.all_definitions() if len(s.name) > 6})
         rng = random.Random(0)
         queries = rng.sample(names, args.queries)
@@ -61,11 +78,15 @@ def main() -> None:
         lines = sum(len((tree / f).read_bytes().splitlines()) for f in files)
 
     console = Console()
+    console.print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs")
     build = Table(title=f"index build: {len(files)} files, {lines:,} lines of the standard library")
     for column in ("build", "seconds"):
         build.add_column(column, justify="left" if column == "build" else "right")
     build.add_row("cold (parse everything)", f"{cold:.2f}")
+    build.add_row("cold, CPU seconds of all its processes", f"{cold_cpu:.2f}")
     build.add_row("warm (one file changed)", f"{warm:.2f}")
+    build.add_row("first lookup after it (loads the stored index)", f"{first_query:.2f}")
+    build.add_row("raw floor: ctags -R (definitions only)", f"{ctags:.2f}" if ctags else "ctags not installed")
     console.print(build)
     table = Table(title="query latency")
     for column in ("query", "median ms", "p95 ms"):
