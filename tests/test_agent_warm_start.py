@@ -8,7 +8,8 @@ from pathlib import Path
 
 from benchmarks import index_cache
 from benchmarks.agent_run import run_agent_on_task
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from sandbox.container import Limits
 from sandbox.llm_bridge import bridge

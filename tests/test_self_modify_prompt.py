@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from dgm.self_modify import genome_map, self_modify
 from sandbox.container import Limits

@@ -14,7 +14,8 @@ import pytest
 from archive.db import RunDB
 from benchmarks.agent_run import run_agent_on_task
 from benchmarks.task_suite import load_task_suite
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from sandbox.container import Limits
 from sandbox.engine import docker_client
@@ -64,7 +65,8 @@ def test_the_agent_runs_in_dgm_image_and_its_commands_in_the_task_environment(fo
     monkeypatch.setenv("DGM_FOREIGN_UPSTREAM_KEY", "sk-host-only")
     socket_path = tmp_path / "gw" / "llm.sock"
     with ScriptedLLMServer(_scripted(task.patch)) as upstream, Gateway(
-        UpstreamConfig(model="openai/m", api_base=upstream.url, api_key_env="DGM_FOREIGN_UPSTREAM_KEY"),
+        UpstreamConfig(model="openai/m", api_base=upstream.url, api_key_env="DGM_FOREIGN_UPSTREAM_KEY",
+                       input_price_per_mtok=0.0, output_price_per_mtok=0.0),
         tmp_path / "run", socket_path=socket_path,
     ) as gateway:
         outcome = run_agent_on_task(GENOME, task, suite, suite.image_for(task), log_dir=tmp_path / "agent",

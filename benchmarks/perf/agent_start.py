@@ -25,7 +25,8 @@ from rich.table import Table
 from benchmarks.agent_run import run_agent_on_task
 from benchmarks.perf.sandbox import container_cycle
 from benchmarks.suite import ensure_environment_image, load_suite
-from dgm.gateway import Gateway, UpstreamConfig
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from sandbox.container import Limits
 from sandbox.image import ensure_sandbox_image
