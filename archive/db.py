@@ -29,10 +29,14 @@ CREATE TABLE IF NOT EXISTS evaluations (
     variant_id TEXT NOT NULL REFERENCES variants(id), task_id TEXT NOT NULL, stage INTEGER NOT NULL,
     status TEXT NOT NULL, resolved INTEGER, duration REAL, cost REAL NOT NULL DEFAULT 0,
     agent_exit TEXT NOT NULL DEFAULT '', log_dir TEXT NOT NULL DEFAULT '', finished REAL,
+    reused INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (variant_id, task_id));
 CREATE TABLE IF NOT EXISTS costs (
     id INTEGER PRIMARY KEY, variant_id TEXT, kind TEXT NOT NULL, cost REAL NOT NULL, time REAL NOT NULL);
 """
+# columns added after version 1, each with its default, so an older run.db is opened by adding them
+ADDED_COLUMNS = {"evaluations": {"reused": "INTEGER NOT NULL DEFAULT 0"}}  # 1: taken from the evaluation cache
+VERIFICATION_STAGE = -2  # a child's tries on the task it was diagnosed from; never a result or a score
 
 
 class RunDBError(DgmError):
@@ -70,6 +74,11 @@ class RunDB:
         self._local = threading.local()
         self._conn().executescript(SCHEMA)  # executescript commits on its own: outside the transaction
         with self._tx() as db:
+            for table, columns in ADDED_COLUMNS.items():
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -163,14 +172,14 @@ class RunDB:
                        "AND status = 'pending'", (variant_id, task_id))
 
     def finish_evaluation(self, variant_id: str, task_id: str, resolved: bool, duration: float, cost: float,
-                          agent_exit: str, log_dir: str) -> bool:
+                          agent_exit: str, log_dir: str, reused: bool = False) -> bool:
         """Record a result once; a second call for the same task changes nothing. Returns
-        whether this call recorded it."""
+        whether this call recorded it. `reused`: the result came from the evaluation cache."""
         with self._tx() as db:
             return db.execute(
                 "UPDATE evaluations SET status = 'done', resolved = ?, duration = ?, cost = ?, agent_exit = ?, "
-                "log_dir = ?, finished = ? WHERE variant_id = ? AND task_id = ? AND status != 'done'",
-                (int(resolved), duration, cost, agent_exit, log_dir, time.time(), variant_id, task_id),
+                "log_dir = ?, finished = ?, reused = ? WHERE variant_id = ? AND task_id = ? AND status != 'done'",
+                (int(resolved), duration, cost, agent_exit, log_dir, time.time(), int(reused), variant_id, task_id),
             ).rowcount == 1
 
     def reset_running(self) -> int:
@@ -179,9 +188,15 @@ class RunDB:
             return db.execute("UPDATE evaluations SET status = 'pending' WHERE status = 'running'").rowcount
 
     def results(self, variant_id: str) -> dict[str, bool]:
-        rows = self._conn().execute("SELECT task_id, resolved FROM evaluations WHERE variant_id = ? AND status = 'done'",
-                                    (variant_id,))
+        """Finished task results (held-out ones included); verification tries are not results."""
+        rows = self._conn().execute("SELECT task_id, resolved FROM evaluations WHERE variant_id = ? AND status = 'done' "
+                                    "AND stage != ?", (variant_id, VERIFICATION_STAGE))
         return {task: bool(resolved) for task, resolved in rows}
+
+    def reused_evaluations(self) -> set[tuple[str, str]]:
+        """(variant, task) of every finished evaluation taken from the evaluation cache."""
+        rows = self._conn().execute("SELECT variant_id, task_id FROM evaluations WHERE status = 'done' AND reused = 1")
+        return set(rows.fetchall())
 
     def agent_exit(self, variant_id: str, task_id: str) -> str:
         row = self._conn().execute("SELECT agent_exit FROM evaluations WHERE variant_id = ? AND task_id = ?",

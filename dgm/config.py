@@ -55,6 +55,8 @@ class AgentConfig:
 class MutationConfig:
     kind: str = "auto"  # "self" (the parent edits its own source) | "gi" (libcst mutations) | "auto"
     near_duplicate_threshold: float = 0.95  # code similarity above which a child is rejected
+    diagnosis_max_tokens: int = 16_000  # the diagnosis's answer; reasoning models think inside it
+    diagnosis_context_tokens: int = 60_000  # what the diagnosis is shown: log, patch, tests, genome
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ class EvaluationConfig:
     stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
     full_suite_for_best: bool = True
     heldout_size: int = 0  # held-out tasks scored for variants reaching the last stage; 0: all
+    # before stage 0 a diagnosed child runs the task it was diagnosed from, up to this many tries,
+    # and goes on only if one resolves it; 0 switches verification off
+    verify_tries: int = 2
+    cache: bool = True  # reuse the seed's evaluations across runs (`dgm run --no-cache`: off)
+    cache_dir: str = ""  # default: $DGM_CACHE_DIR/evaluations, else the user's cache dir (~/.cache/dgm/evaluations)
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,9 @@ def _validated(config: Config, source: str) -> Config:
         (config.run.parallel_evaluations >= 1 and config.run.parallel_self_modify >= 1,
          "run.parallel_evaluations and run.parallel_self_modify must be at least 1"),
         (config.agent.policy != "llm" or bool(config.model.name), "agent.policy = llm needs model.name"),
+        (config.evaluation.verify_tries >= 0, "evaluation.verify_tries must be 0 (off) or more"),
+        (config.mutation.diagnosis_max_tokens >= 1 and config.mutation.diagnosis_context_tokens >= 1000,
+         "mutation.diagnosis_max_tokens must be positive and mutation.diagnosis_context_tokens at least 1000"),
         (config.mutation.kind != "self" or bool(config.model.name),
          "mutation.kind = self needs model.name: the parent works on its own source with the model"),
     ]

@@ -34,11 +34,13 @@ def config() -> None:
 
 
 def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
-        run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>")) -> None:
+        run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>"),
+        no_cache: bool = typer.Option(False, "--no-cache", help="evaluate the seed afresh, never from the "
+                                      "evaluation cache (sets evaluation.cache = false)")) -> None:
     """Start an evolution run (no model configured: repair policy and genetic improvement)."""
     from dgm.engine import new_run
 
-    chosen = _config(config_file, overrides)
+    chosen = _config(config_file, [*overrides, *(["evaluation.cache=false"] if no_cache else [])])
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
     opened = new_run(path, chosen, SEED_SOURCE)
     console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
@@ -60,6 +62,7 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
     """Where a run stands: step, archive size, best score, cost, rate, ETA."""
     from dgm.run_dir import open_run
     from dgm.run_status import run_status
+    from dgm.verification import spending_lines
 
     opened = open_run(run_dir)
     chosen = _config(opened.config_path, [])
@@ -68,6 +71,8 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
     console.print(state.line(), soft_wrap=True)
     if state.best is not None and state.best.heldout_score is not None:
         console.print(f"best on the held-out split: {state.best.heldout_score:.2f}")
+    for line in spending_lines(opened.db()):
+        console.print(line, soft_wrap=True)
 
 
 def check(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
