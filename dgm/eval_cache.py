@@ -2,7 +2,8 @@
 suite starts its first child at once instead of paying the seed's whole evaluation again.
 
 An entry is keyed by everything that decides an evaluation: the genome's git tree, the task (its
-suite record) and its image, the sandbox image, and the model and agent settings. It holds the
+suite record) and its image, the sandbox image, the model and agent settings, and the source of
+the harness that runs and grades it (a changed grader never reuses old verdicts). It holds the
 result and a copy of the evaluation's logs, so `dgm show` of the new run still leads to them.
 Entries are written to a private temporary directory and renamed into place in one step: a
 reader sees a whole entry or none, and two runs storing the same entry keep the first.
@@ -11,6 +12,7 @@ reader sees a whole entry or none, and two runs storing the same entry keep the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +25,7 @@ from benchmarks.tasks import Task
 from dgm.eval_record import RESULT_FILE, is_infrastructure_failure, read_result, write_result
 from dgm.evaluation import EvalResult
 
+HARNESS = Path(__file__).resolve().parent.parent  # benchmarks/ and sandbox/ run and grade every evaluation
 ENV_DIR = "DGM_CACHE_DIR"  # overrides the user's cache directory (the cache is ENV_DIR/evaluations)
 
 
@@ -32,9 +35,18 @@ def default_dir() -> Path:
     return Path(os.environ.get(ENV_DIR) or platformdirs.user_cache_dir("dgm")) / "evaluations"
 
 
+@functools.cache
+def harness_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*HARNESS.glob("benchmarks/**/*.py"), *HARNESS.glob("sandbox/**/*.py")]):
+        digest.update(path.relative_to(HARNESS).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def entry_key(tree: str, task: Task, image: str, settings: dict) -> str:
     """The hash of what decides an evaluation's outcome; `settings` holds the model and agent ones."""
-    record = {"tree": tree, "task": dataclasses.asdict(task), "image": image, "settings": settings}
+    record = {"tree": tree, "task": dataclasses.asdict(task), "image": image, "settings": settings,
+              "harness": harness_digest()}
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
