@@ -16,33 +16,13 @@ import docker
 
 from archive.check import check_run
 from archive.db import VERIFICATION_STAGE, RunDB
-from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
+from dgm.scripted_llm import ScriptedLLMServer
 from sandbox.engine import OWNER_LABEL, RUN_LABEL, owner_id
 from tests.runs import dgm, run_config
-from tests.scripted_world import LESSON, ScriptedWorld
+from tests.scripted_world import LESSON, Diagnoses
 
 USELESS = "SUMMARY: the agent is terse\nISSUE:\nAPPEND agent/prompts/system.md: Be polite to the user."
 HELPFUL = f"SUMMARY: the agent edits before reproducing the failure\nISSUE:\nAPPEND agent/prompts/system.md: {LESSON}."
-
-
-class Diagnoses(ScriptedWorld):
-    """The scripted world with its diagnoses answered in the given order (the last one repeats)."""
-
-    def __init__(self, tasks, answers: list[str]) -> None:
-        super().__init__(tasks)
-        self.answers = answers
-        self.prompts: list[str] = []
-
-    def __call__(self, body: dict) -> ScriptedReply:
-        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        if user.startswith("You are improving a coding agent"):
-            self.prompts.append(user)
-        return super().__call__(body)
-
-    def _diagnose(self) -> ScriptedReply:
-        with self._lock:
-            self.diagnoses += 1
-            return ScriptedReply(content=self.answers[min(self.diagnoses, len(self.answers)) - 1])
 
 
 def _world(small_suite, answers: list[str]) -> Diagnoses:
