@@ -60,7 +60,8 @@ def savings(db: RunDB) -> Savings:
 
 def spending_lines(db: RunDB) -> list[str]:
     """What verification and the evaluation cache spared the run, for `dgm status`."""
-    lines = [savings(db).line()]
+    spared = savings(db)
+    lines = [spared.line()] if spared.tries else []
     reused = len(db.reused_evaluations())
     if reused:
         lines.append(f"evaluation cache: {reused} evaluation(s) reused from earlier runs, no container started")
