@@ -63,7 +63,8 @@ def _run(root: Path, verify_tries: int, steps: int, stage_size: int, cache: Path
     wasted = sum(n for c, n in evaluations.items() if c not in helped)
     return {"children": len(children), "admitted": admitted, "helped": len(helped), "evaluations": total,
             "per child": total / max(len(children), 1), "per admitted child": total / max(admitted, 1),
-            "per child that did not help": wasted / max(len(children) - len(helped), 1)}
+            "per child that did not help": wasted / max(len(children) - len(helped), 1),
+            "per child that helped (all evaluations)": total / max(len(helped), 1)}
 
 
 def main() -> None:
