@@ -76,6 +76,6 @@ def tries_line(db: RunDB, variant_id: str, task_id: str) -> str:
         return ""
     shown = ", ".join(f"try {key.rsplit(_MARK, 1)[1]} {'resolved' if ok else 'not resolved'}" for key, ok in tries)
     line = f"verification on {task_id}: {shown}"
-    if not any(ok for _, ok in tries):
+    if db.variant(variant_id).fail_reason.startswith(FAILED):
         line += f"; {int(db.meta('stage0_size', 0))} stage-0 evaluation(s) saved"
     return line
