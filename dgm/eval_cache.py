@@ -30,9 +30,9 @@ ENV_DIR = "DGM_CACHE_DIR"  # overrides the user's cache directory (the cache is 
 
 
 def default_dir() -> Path:
-    import platformdirs
-
-    return Path(os.environ.get(ENV_DIR) or platformdirs.user_cache_dir("dgm")) / "evaluations"
+    """$DGM_CACHE_DIR/evaluations, else the XDG user cache: ~/.cache/dgm/evaluations."""
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dgm"
+    return Path(os.environ.get(ENV_DIR) or user_cache) / "evaluations"
 
 
 @functools.cache
