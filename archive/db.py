@@ -33,10 +33,14 @@ CREATE TABLE IF NOT EXISTS evaluations (
     variant_id TEXT NOT NULL REFERENCES variants(id), task_id TEXT NOT NULL, stage INTEGER NOT NULL,
     status TEXT NOT NULL, resolved INTEGER, duration REAL, cost REAL NOT NULL DEFAULT 0,
     agent_exit TEXT NOT NULL DEFAULT '', log_dir TEXT NOT NULL DEFAULT '', finished REAL,
+    reused INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (variant_id, task_id));
 CREATE TABLE IF NOT EXISTS costs (
     id INTEGER PRIMARY KEY, variant_id TEXT, kind TEXT NOT NULL, cost REAL NOT NULL, time REAL NOT NULL);
 """
+# columns added after version 1, each with its default, so an older run.db is opened by adding them
+ADDED_COLUMNS = {"evaluations": {"reused": "INTEGER NOT NULL DEFAULT 0"}}  # 1: taken from the evaluation cache
+VERIFICATION_STAGE = -2  # a child's tries on the task it was diagnosed from; never a result or a score
 
 
 class RunDBError(DgmError):
@@ -115,6 +119,7 @@ class RunDB:
                 self.set_meta("schema_version", SCHEMA_VERSION)
             else:
                 self._verify()
+                self._add_columns()
         except sqlite3.DatabaseError as e:
             raise RunDBError(f"{path} is damaged ({e}): not a readable run database") from e
 
@@ -132,6 +137,18 @@ class RunDB:
             raise RunDBError(f"{self.path} is a SQLite database but not a dgm run's (no schema version)")
         if int(json.loads(row[0])) != SCHEMA_VERSION:
             raise RunDBError(f"{self.path} has schema version {row[0]}; this dgm reads version {SCHEMA_VERSION}")
+
+    def _add_columns(self) -> None:
+        """Columns added since a run's database was made (its schema version is unchanged); a
+        database that has them all is only read."""
+        conn = self._conn()
+        missing = [(table, name, kind) for table, columns in ADDED_COLUMNS.items()
+                   for name, kind in columns.items()
+                   if name not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}]
+        if missing:
+            with self._tx() as db:
+                for table, name, kind in missing:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -220,14 +237,14 @@ class RunDB:
                        "AND status = 'pending'", (variant_id, task_id))
 
     def finish_evaluation(self, variant_id: str, task_id: str, resolved: bool, duration: float, cost: float,
-                          agent_exit: str, log_dir: str) -> bool:
+                          agent_exit: str, log_dir: str, reused: bool = False) -> bool:
         """Record a result once; a second call for the same task changes nothing. Returns
-        whether this call recorded it."""
+        whether this call recorded it. `reused`: the result came from the evaluation cache."""
         with self._tx() as db:
             return db.execute(
                 "UPDATE evaluations SET status = 'done', resolved = ?, duration = ?, cost = ?, agent_exit = ?, "
-                "log_dir = ?, finished = ? WHERE variant_id = ? AND task_id = ? AND status != 'done'",
-                (int(resolved), duration, cost, agent_exit, log_dir, time.time(), variant_id, task_id),
+                "log_dir = ?, finished = ?, reused = ? WHERE variant_id = ? AND task_id = ? AND status != 'done'",
+                (int(resolved), duration, cost, agent_exit, log_dir, time.time(), int(reused), variant_id, task_id),
             ).rowcount == 1
 
     def reset_running(self) -> int:
@@ -236,9 +253,15 @@ class RunDB:
             return db.execute("UPDATE evaluations SET status = 'pending' WHERE status = 'running'").rowcount
 
     def results(self, variant_id: str) -> dict[str, bool]:
-        rows = self._conn().execute("SELECT task_id, resolved FROM evaluations WHERE variant_id = ? AND status = 'done'",
-                                    (variant_id,))
+        """Finished task results (held-out ones included); verification tries are not results."""
+        rows = self._conn().execute("SELECT task_id, resolved FROM evaluations WHERE variant_id = ? AND status = 'done' "
+                                    "AND stage != ?", (variant_id, VERIFICATION_STAGE))
         return {task: bool(resolved) for task, resolved in rows}
+
+    def reused_evaluations(self) -> set[tuple[str, str]]:
+        """(variant, task) of every finished evaluation taken from the evaluation cache."""
+        rows = self._conn().execute("SELECT variant_id, task_id FROM evaluations WHERE status = 'done' AND reused = 1")
+        return set(rows.fetchall())
 
     def agent_exit(self, variant_id: str, task_id: str) -> str:
         row = self._conn().execute("SELECT agent_exit FROM evaluations WHERE variant_id = ? AND task_id = ?",

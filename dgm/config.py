@@ -78,6 +78,7 @@ class AgentConfig:
 class MutationConfig:
     kind: str = "auto"  # "self" (the parent edits its own source) | "gi" (libcst mutations) | "auto"
     near_duplicate_threshold: float = 0.95  # code similarity above which a child is rejected
+    diagnosis_context_tokens: int = 60_000  # what the diagnosis is shown: log, patch, tests, genome
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,11 @@ class EvaluationConfig:
     full_suite_for_best: bool = True
     heldout_size: int = 0  # held-out tasks scored for variants reaching the last stage; 0: all
     heldout: str = "split:heldout"  # which tasks are held out: split:NAME, ids:A,B or fraction:F (benchmarks/heldout.py)
+    # before stage 0 a diagnosed child runs the task it was diagnosed from, up to this many tries,
+    # and goes on only if one resolves it; 0 switches verification off
+    verify_tries: int = 2
+    cache: bool = True  # reuse the seed's evaluations across runs (`dgm run --no-cache`: off)
+    cache_dir: str = ""  # default: $DGM_CACHE_DIR/evaluations, else the user's cache dir (~/.cache/dgm/evaluations)
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,8 @@ def _validated(config: Config, source: str) -> Config:
         (config.run.parallel_evaluations >= 1 and config.run.parallel_self_modify >= 1,
          "run.parallel_evaluations and run.parallel_self_modify must be at least 1"),
         (config.agent.policy != "llm" or bool(config.model.name), "agent.policy = llm needs model.name"),
+        (config.evaluation.verify_tries >= 0, "evaluation.verify_tries must be 0 (off) or more"),
+        (config.mutation.diagnosis_context_tokens >= 1000, "mutation.diagnosis_context_tokens must be at least 1000"),
         (config.mutation.kind != "self" or bool(config.model.name),
          "mutation.kind = self needs model.name: the parent works on its own source with the model"),
     ]

@@ -11,7 +11,6 @@ modifying themselves while earlier children are still being evaluated.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -23,7 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from archive.check import hold_variants
-from archive.db import VariantRow
+from archive.db import VERIFICATION_STAGE, VariantRow
 from archive.genome_repo import ChildRejected
 from archive.lineage import clade, lineage_graph
 from archive.novelty import MAX_DIFF_CHARS, is_near_duplicate, novelty
@@ -32,8 +31,11 @@ from benchmarks.heldout import heldout_ids
 from benchmarks.task_suite import TaskSuite, load_task_suite
 from dgm.child_check import smoke_failure
 from dgm.config import Config
-from dgm.diagnose import describe_outcome, diagnose, pick_failed_task
+from dgm.diagnose import DiagnosisFailed, diagnose, pick_target
+from dgm.diagnosis_context import diagnosis_context, parent_attempts
 from dgm.errors import DgmError
+from dgm.eval_cache import cache_for, entry_key
+from dgm.eval_record import write_result
 from dgm.evaluation import EvalJob, EvalResult
 from dgm.executors import Executor, make_executor
 from dgm.llm.budget import BudgetExceeded
@@ -44,6 +46,7 @@ from dgm.gi_mutator import MutationError
 from dgm.run_dir import RunDir
 from dgm.self_modify import gi_modify, self_modify
 from dgm.stages import StagePlan, plan_stages, score
+from dgm.verification import failure_reason, task_of, try_key, verdict
 from dgm.workspace import run_workspace
 from sandbox.container import Limits
 from sandbox.image import ensure_sandbox_image
@@ -88,6 +91,7 @@ class Engine:
         self._gateway: Gateway | None = None
         self._executor: Executor | None = None
         self._checkouts: dict[str, Path] = {}
+        self._cache = cache_for(config.evaluation)
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -95,6 +99,7 @@ class Engine:
         """Run until max steps are done or a limit stops the run; returns why it ended."""
         self.db.set_meta("state", "running")
         self.db.set_meta("pid", os.getpid())
+        self.db.set_meta("stage0_size", len(self.plan.stages[0]))  # what a failed verification saves
         session_start, elapsed_before = time.monotonic(), float(self.db.meta("elapsed", 0.0))
         hold_variants(self.db, self.genomes)
         requeued = self.db.reset_running()
@@ -243,7 +248,7 @@ class Engine:
             if row.status == "committed":
                 self._validate(row)
                 row = self.db.variant(variant_id)
-            if row.status == "evaluating":
+            if row.status == "evaluating" and self._verified(row):
                 self._evaluate(row)
                 self._admit(self.db.variant(variant_id))
         except StopRequested:
@@ -293,31 +298,34 @@ class Engine:
         self._commit(self.db.variant(row.id), parent)
 
     def _diagnose(self, row: VariantRow, parent: VariantRow, parent_genome: Path, rng: random.Random) -> bool:
-        results = self.db.results(parent.id)
-        task_id = pick_failed_task(results, self.plan.full, rng)
-        if task_id is None:
-            self._fail(row, "the parent failed no task it was scored on: nothing to diagnose")
+        target = pick_target(parent_attempts(self.db, self.run.logs, parent.id, self.plan.full), rng)
+        if target is None:
+            self._fail(row, "the parent failed no task it was scored on (infrastructure failures aside): "
+                            "nothing to diagnose")
             return False
-        task = self.tasks[task_id]
-        logs = self.run.logs(parent.id, task_id)
-        outcomes_file = logs / "grade" / "outcomes.json"
-        outcomes = json.loads(outcomes_file.read_text()) if outcomes_file.exists() else {}
-        tests = {t: outcomes.get(t, "missing") for t in (*task.fail_to_pass, *task.pass_to_pass)}
-        outcome = describe_outcome(False, tests, self.db.agent_exit(parent.id, task_id))
         assert self._gateway is not None
-        gateway = self._gateway
+        gateway, mutation = self._gateway, self.config.mutation
 
         def call(messages: list[dict]) -> str:
-            reply = gateway.chat({"messages": messages, "max_tokens": 2000}, row.id, "diagnose")
+            # the answer's room is the gateway's for the role (model.max_tokens_diagnose)
+            reply = gateway.chat({"messages": messages}, row.id, "diagnose")
             return reply["choices"][0]["message"]["content"] or ""
 
-        found = diagnose(call, parent_genome, task_id, task.problem_statement, outcome,
-                         logs / "agent" / "out" / "trajectory.jsonl")
+        context = diagnosis_context(parent_genome, self.run.logs(parent.id, target.key), self.tasks[target.task_id],
+                                    self.db.agent_exit(parent.id, target.key), self.policy,
+                                    mutation.diagnosis_context_tokens)
+        try:
+            found = diagnose(call, target, context)
+        except DiagnosisFailed as e:
+            self.db.add_cost(row.id, "diagnose", gateway.usage(row.id, "diagnose").cost)
+            self._fail(row, str(e))
+            return False
         self.db.add_cost(row.id, "diagnose", gateway.usage(row.id, "diagnose").cost)
         self._check_stop()
         self.db.update_variant(row.id, status="diagnosed", summary=found.summary, diagnosis=found.issue,
-                               diagnosis_task=task_id)
-        self.on_event(f"{row.id} diagnosed from {task_id}: {found.summary}")
+                               diagnosis_task=target.task_id)
+        self.on_event(f"{row.id} diagnosed from {target.task_id}"
+                      f"{'' if target.kind == 'task' else f' ({target.kind})'}: {found.summary}")
         return True
 
     def _self_modify(self, row: VariantRow, parent_genome: Path):
@@ -367,6 +375,21 @@ class Engine:
 
     # --- evaluation --------------------------------------------------------------------------
 
+    def _verified(self, row: VariantRow) -> bool:
+        """Before stage 0 a diagnosed child tries the task it was diagnosed from, up to
+        `evaluation.verify_tries` times; one that never resolves it fails, never evaluated further."""
+        tries, task_id = self.config.evaluation.verify_tries, row.diagnosis_task
+        if not tries or not task_id or row.stage > 0:
+            return True
+        for attempt in range(1, tries + 2):
+            if verdict(self.db, row.id, task_id).passed:
+                self.on_event(f"{row.id} verified: it resolves {task_id}, the task it was diagnosed from")
+                return True
+            if attempt <= tries:
+                self._run_tasks(row, (try_key(task_id, attempt),), VERIFICATION_STAGE)
+        self._fail(row, failure_reason(task_id, tries))
+        return False
+
     def _evaluate(self, row: VariantRow) -> None:
         completed, current = row.stage, row.score
         while (stage := self._next_stage(row.id, completed, current)) is not None:
@@ -409,6 +432,8 @@ class Engine:
             if task_id not in wanted:
                 continue
             self._check_stop()
+            if self._reused(row, task_id):
+                continue
             self.db.start_evaluation(row.id, task_id)
             futures[self._submit(row.id, genome, task_id)] = task_id
         budget_hit = False
@@ -437,12 +462,34 @@ class Engine:
             if result is None:  # a harness failure counts against the variant, like a crash
                 self._keep_harness_error(row.id, task_id, error)
                 result = EvalResult(row.id, task_id, False, f"harness error: {error}", "harness_error", 0.0)
+            log_dir = self.run.logs(row.id, task_id)
+            write_result(log_dir, result)
             self.db.finish_evaluation(row.id, task_id, result.resolved, result.duration, cost, result.agent_exit,
-                                      str(self.run.logs(row.id, task_id)))
+                                      str(log_dir))
+            if self._cache is not None and row.parent_id is None:
+                self._cache.store(self._cache_key(row, task_id), result, log_dir)
         self._check_stop()
         if budget_hit:
             raise BudgetExceeded("the run's budget ran out during evaluation")
         return self.db.results(row.id)
+
+    def _reused(self, row: VariantRow, task_id: str) -> bool:
+        """A seed evaluation found in the evaluation cache is recorded at once, its logs copied in."""
+        if self._cache is None or row.parent_id is not None:
+            return False
+        log_dir = self.run.logs(row.id, task_id)
+        result = self._cache.fetch(self._cache_key(row, task_id), log_dir)
+        if result is not None:
+            self.db.finish_evaluation(row.id, task_id, result.resolved, result.duration, 0.0, result.agent_exit,
+                                      str(log_dir), reused=True)
+        return result is not None
+
+    def _cache_key(self, row: VariantRow, task_id: str) -> str:
+        task = self.tasks[task_of(task_id)]
+        settings = {"sandbox_image": self.sandbox_image, "model": self.config.model.name, "policy": self.policy,
+                    "env": self._agent_env(self.policy), "args": self._agent_args(), "limits": str(self._limits())}
+        return entry_key(self.genomes.repo.git.rev_parse(f"{row.commit_sha}^{{tree}}"), task,
+                         self.suite.image_for(task), settings)
 
     def _keep_harness_error(self, variant_id: str, task_id: str, error: BaseException) -> None:
         """The traceback goes where the evaluation's logs would be, so `dgm show` leads to it."""
@@ -482,7 +529,7 @@ class Engine:
             assert self._gateway is not None
             access = bridge(self._gateway.socket_path, token,
                             self._gateway.address if self.config.executor.gateway_address else "")
-        task = self.tasks[task_id]
+        task = self.tasks[task_of(task_id)]
         return EvalJob(variant_id, task, self.suite, self.suite.image_for(task), genome,
                        self.run.logs(variant_id, task_id), self._limits(self.config.agent.timeout),
                        self._agent_env(self.policy), access,

@@ -4,9 +4,8 @@ a Ray node (see dgm/executors.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.agent_run import run_agent_on_task
@@ -64,8 +63,5 @@ def evaluate(job: EvalJob, cancelled: threading.Event | None = None) -> EvalResu
                           outcome.agent_exit, outcome.duration)
     graded = job.suite.grade(job.task, outcome.patch, log_dir=job.log_dir / "grade", timeout=job.limits.timeout,
                              run_id=f"grade-{job.variant_id}")
-    result = EvalResult(job.variant_id, job.task.instance_id, graded.resolved, graded.reason, outcome.agent_exit,
-                        outcome.duration + graded.duration)
-    # the verdict beside the logs: the run database keeps the outcome, this keeps why
-    (job.log_dir / "verdict.json").write_text(json.dumps(asdict(result), indent=1))
-    return result
+    return EvalResult(job.variant_id, job.task.instance_id, graded.resolved, graded.reason, outcome.agent_exit,
+                      outcome.duration + graded.duration)

@@ -35,21 +35,28 @@ def tree(run: Path = typer.Argument(..., help="a run directory")) -> None:
 def show(run: Path = typer.Argument(...), variant: str = typer.Argument(..., help="a variant id or prefix")) -> None:
     """A variant's diff against its parent, diagnosis, per-task results, cost and logs."""
     from dgm.run_dir import find_variant, open_run, variant_views
+    from dgm.verification import tries_line
 
     opened = open_run(run)
     v = find_variant(variant_views(opened), variant)
+    db = opened.db()
     score = "-" if v.score is None else f"{v.score:.2f}"
     console.print(f"[bold]{v.id}[/bold]  parent {v.parent_id or '(seed)'}  step {v.step}  {v.status}"
                   f"{' (' + v.fail_reason + ')' if v.fail_reason else ''}  score {score} on stage {v.stage}  "
                   f"cost ${v.cost:.4f}")
     console.print(f"[bold]diagnosis[/bold]: {v.diagnosis or v.summary or '(seed)'}")
     console.print(Syntax(v.diff or "(no diff)", "diff", word_wrap=True))
+    verification = tries_line(db, v.id, db.variant(v.id).diagnosis_task)
+    if verification:
+        console.print(verification, soft_wrap=True)
+    reused = {task for variant_id, task in db.reused_evaluations() if variant_id == v.id}
     table = Table(title="per-task results")
     table.add_column("task")
     table.add_column("resolved")
     table.add_column("logs")
     for task, resolved in sorted(v.results.items()):
-        table.add_row(task, "yes" if resolved else "no", str(opened.logs(v.id, task)))
+        table.add_row(task, ("yes" if resolved else "no") + (" (reused from the cache)" if task in reused else ""),
+                      str(opened.logs(v.id, task)))
     console.print(table)
 
 

@@ -43,12 +43,14 @@ def config() -> None:
 
 
 def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
-        run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>")) -> None:
+        run_dir: Path = typer.Option(None, "--run-dir", help="default: RUNS_DIR/<date-time>"),
+        no_cache: bool = typer.Option(False, "--no-cache", help="evaluate the seed afresh, never from the "
+                                      "evaluation cache (sets evaluation.cache = false)")) -> None:
     """Start an evolution run (no model configured: repair policy and genetic improvement)."""
     from archive.db import RunLock
     from dgm.engine import Engine, new_run
 
-    chosen = _config(config_file, overrides)
+    chosen = _config(config_file, [*overrides, *(["evaluation.cache=false"] if no_cache else [])])
     _check_prices(chosen)
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
     existed = path.exists()
@@ -92,6 +94,7 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
 
     from dgm.run_dir import open_run
     from dgm.run_status import run_status
+    from dgm.verification import spending_lines
 
     opened = open_run(run_dir)
     max_steps = _config(opened.config_path, []).run.max_steps
@@ -101,6 +104,7 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
         lines = [Text.from_markup(f"[bold]{run_dir}[/bold]: {state.state}"), Text(state.line())]
         if state.best is not None and state.best.heldout_score is not None:
             lines.append(Text(f"best on the held-out split: {state.best.heldout_score:.2f}"))
+        lines += [Text(line) for line in spending_lines(opened.db())]
         return state, Group(*lines)
 
     state, shown = headline()

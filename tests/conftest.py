@@ -9,6 +9,16 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def evaluation_cache(tmp_path_factory) -> Path:
+    """The evaluation cache of every run the tests start: one per session, never the user's."""
+    import os
+
+    path = tmp_path_factory.mktemp("dgm-cache")
+    os.environ["DGM_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def sandbox_image() -> str:
     from sandbox.image import ensure_sandbox_image

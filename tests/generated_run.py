@@ -10,6 +10,8 @@ from pathlib import Path
 from archive.db import RunDB
 from archive.genome_repo import GenomeRepo
 from dgm.config import Config, ModelConfig, RunConfig, to_toml
+from dgm.eval_record import write_result
+from dgm.evaluation import EvalResult
 
 SEED_SOURCE = Path(__file__).resolve().parent.parent
 
@@ -62,11 +64,12 @@ def generated_run(path: Path, variants: int, tasks: int = 30, seed: int = 0, bud
                 resolved = difficulty[t] < skill[vid]
                 log = path / "logs" / vid / t
                 log.mkdir(parents=True, exist_ok=True)
-                (log / "verdict.json").write_text(json.dumps(
-                    {"reason": "resolved" if resolved else f"1 FAIL_TO_PASS test(s) not passing, e.g. {t}::test"}))
+                result = EvalResult(vid, t, resolved, "resolved" if resolved else
+                                    f"1 FAIL_TO_PASS test(s) not passing, e.g. {t}::test",
+                                    rng.choice(["submitted", "submitted", "step_limit"]), rng.uniform(20, 200))
+                write_result(log, result)
                 db.start_evaluation(vid, t)
-                db.finish_evaluation(vid, t, resolved, rng.uniform(20, 200), 0.03,
-                                     rng.choice(["submitted", "submitted", "step_limit"]), str(log))
+                db.finish_evaluation(vid, t, resolved, result.duration, 0.03, result.agent_exit, str(log))
                 clock += 5
                 calls.append({"time": clock, "variant": vid, "task": t, "prompt_tokens": 20000,
                               "completion_tokens": 1500, "cost": 0.03})

@@ -75,3 +75,23 @@ class ScriptedWorld:
         ending = ENDINGS[n % len(ENDINGS)]
         return ScriptedReply(content=f"SUMMARY: the agent edits before reproducing the failure\nISSUE:\n"
                                      f"APPEND agent/prompts/system.md: {LESSON}, {ending}")
+
+
+class Diagnoses(ScriptedWorld):
+    """The scripted world with its diagnoses answered in the given order (the last one repeats)."""
+
+    def __init__(self, tasks, answers: list[str]) -> None:
+        super().__init__(tasks)
+        self.answers = answers
+        self.prompts: list[str] = []
+
+    def __call__(self, body: dict) -> ScriptedReply:
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        if user.startswith("You are improving a coding agent"):
+            self.prompts.append(user)
+        return super().__call__(body)
+
+    def _diagnose(self) -> ScriptedReply:
+        with self._lock:
+            self.diagnoses += 1
+            return ScriptedReply(content=self.answers[min(self.diagnoses, len(self.answers)) - 1])

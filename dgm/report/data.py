@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dgm.eval_record import read_result
 from dgm.run_dir import RunDir, variant_views
 from dgm.run_view import VariantView, best_variant, path_to
 
 KINDS = ("diagnose", "self_modify", "evaluation")
-VERDICT_CAP = 64_000  # bytes of a verdict file read back (it is written by us, but sits beside graded output)
 
 
 @dataclass(frozen=True)
@@ -108,19 +108,9 @@ def _read_calls(path: Path) -> list[dict]:
 
 
 def _verdict(log_dir: str) -> str:
-    if not log_dir:
-        return ""
-    base = Path(log_dir)
-    for name, read in (("verdict.json", lambda t: json.loads(t).get("reason", "")),
-                       ("harness_error.txt", lambda t: "harness error: " + (t.strip().splitlines() or [""])[-1])):
-        path = base / name
-        if path.is_file():
-            try:
-                with path.open(errors="replace") as f:
-                    return str(read(f.read(VERDICT_CAP)))
-            except (ValueError, AttributeError):
-                return ""
-    return ""
+    """The grader's reason, from the result the engine left beside the evaluation's logs."""
+    result = read_result(Path(log_dir)) if log_dir else None
+    return result.reason if result is not None else ""
 
 
 def report_data(run: RunDir, title: str, budget: float | None = None, stage_sizes: Sequence[int] = ()) -> ReportData:
