@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS costs (
 """
 # columns added after version 1, each with its default, so an older run.db is opened by adding them
 ADDED_COLUMNS = {"evaluations": {"reused": "INTEGER NOT NULL DEFAULT 0"}}  # 1: taken from the evaluation cache
+HELDOUT_STAGE = -1  # evaluation rows of held-out tasks; never part of a variant's score
 VERIFICATION_STAGE = -2  # a child's tries on the task it was diagnosed from; never a result or a score
 
 

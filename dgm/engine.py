@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from archive.check import hold_variants
-from archive.db import VERIFICATION_STAGE, VariantRow
+from archive.db import HELDOUT_STAGE, VERIFICATION_STAGE, VariantRow
 from archive.genome_repo import ChildRejected
 from archive.lineage import clade, lineage_graph
 from archive.novelty import MAX_DIFF_CHARS, is_near_duplicate, novelty
@@ -54,7 +54,6 @@ from sandbox.live import remove_all
 from sandbox.llm_bridge import Bridge, bridge
 
 SEED_ID = "seed"
-HELDOUT_STAGE = -1  # evaluation rows of held-out tasks; never part of a variant's score
 TERMINAL = ("admitted", "failed")
 MODIFYING = ("pending", "diagnosed", "modified", "committed")
 

@@ -7,11 +7,12 @@ import json
 import random
 from pathlib import Path
 
-from archive.db import RunDB
+from archive.db import VERIFICATION_STAGE, RunDB
 from archive.genome_repo import GenomeRepo
 from dgm.config import Config, ModelConfig, RunConfig, to_toml
 from dgm.eval_record import write_result
 from dgm.evaluation import EvalResult
+from dgm.verification import try_key
 
 SEED_SOURCE = Path(__file__).resolve().parent.parent
 
@@ -54,9 +55,15 @@ def generated_run(path: Path, variants: int, tasks: int = 30, seed: int = 0, bud
                               fail_reason=rng.choice(["empty diff", "near-duplicate of a sibling's change",
                                                       "failed verification on proj__task-001"]))
             continue
+        diagnosed = rng.choice(names)
+        db.plan_evaluations(vid, [try_key(diagnosed, 1)], VERIFICATION_STAGE)
+        db.start_evaluation(vid, try_key(diagnosed, 1))
+        db.finish_evaluation(vid, try_key(diagnosed, 1), True, 60.0, 0.03, "submitted", "")
+        calls.append({"time": clock + 40, "variant": vid, "task": try_key(diagnosed, 1), "prompt_tokens": 20000,
+                      "completion_tokens": 1500, "cost": 0.03})
         skill[vid] = max(0.0, min(1.0, skill[parent] + rng.uniform(-0.15, 0.2)))
         db.update_variant(vid, diff=diff, summary=f"change {i}", diagnosis=f"The agent gives up too early ({i}).",
-                          diagnosis_task=rng.choice(names), commit_sha=seed_sha)
+                          diagnosis_task=diagnosed, commit_sha=seed_sha)
         stage, results = 0, {}
         for s, wanted in enumerate(stage_tasks):
             db.plan_evaluations(vid, wanted, s)
@@ -89,5 +96,6 @@ def generated_run(path: Path, variants: int, tasks: int = 30, seed: int = 0, bud
         admitted.append(vid)
     db.update_variant("seed", status="admitted", score=0.3, stage=1)
     db.set_meta("state", "finished")
+    db.set_meta("stage0_size", len(stage_tasks[0]))
     (path / "llm_calls.jsonl").write_text("".join(json.dumps(c) + "\n" for c in calls))
     return path

@@ -92,10 +92,13 @@ def test_the_screenshot_shows_axes_the_matrix_and_the_best_path(big_run, proxy, 
     matrix = _section(dom, "matrix-panel")
     order = re.findall(r'class="row[^"]*" data-v="([^"]+)"', matrix)
     assert order == rows_of(big_run) and order[: len(data["best_path"]) - 1] == data["best_path"][1:]
+    assert "@verify" not in matrix  # a child's verification tries are not scores: shown in its panel only
+    assert data["saved_by_verification"] == 10 * sum("failed verification" in v["fail_reason"]
+                                                     for v in data["variants"]) > 0
     # cost: the budget line and the saved evaluations
     cost = dom.split('id="cost"', 1)[1].split("</svg>", 1)[0]
     assert 'class="budget"' in cost and "budget $25.00" in cost
-    assert f"evaluations saved by early stops at stage gates: {data['saved_by_early_stops']}" in cost
+    assert f"evaluations saved by early stops at stage gates: {data['saved_by_early_stops']}, " in cost
     assert data["saved_by_early_stops"] > 0
     # and what Chromium drew: the best path's colour in the tree, the matrix's resolved cells
     shot = tmp_path / "report.png"

@@ -34,7 +34,7 @@ def _summary(data: ReportData) -> str:
         parts.append("none scored yet")
     parts.append(f"spent ${spent:.4f}" + (f" of ${data.budget:g}" if data.budget else ""))
     parts.append(f"{sum(e.status == 'done' for e in data.evaluations)} evaluations, "
-                 f"{data.saved_by_early_stops} saved by early stops")
+                 f"{data.saved_by_early_stops} saved by early stops, {data.saved_by_verification} by verification")
     return " · ".join(parts)
 
 
@@ -46,7 +46,8 @@ def _page_data(data: ReportData) -> dict:
         v.pop("results")  # the evaluations below say it, with more
         if len(v["diff"]) > DIFF_CAP:
             v["diff"] = v["diff"][:DIFF_CAP] + f"\n... (cut at {DIFF_CAP:,} characters: `dgm show` has it whole)\n"
-    cols = columns(data)
+    cols = columns(data)  # the matrix's, then keys it does not draw (verification tries)
+    cols += sorted({e.task_id for e in data.evaluations} - set(cols))
     col_index = {t: i for i, t in enumerate(cols)}
     strings: dict[str, int] = {"": 0}
 

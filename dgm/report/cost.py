@@ -88,6 +88,7 @@ def cost_svg(data: ReportData) -> str:
     total = sum(c.total for c in data.costs.values())
     tokens = sum(c.tokens for c in data.costs.values())
     note = (f'<text class="note" x="80" y="{2 * PANEL_H + 14}">total {_money(total)}, {tokens:,} tokens; '
-            f'evaluations saved by early stops at stage gates: {data.saved_by_early_stops}</text>')
+            f'evaluations saved by early stops at stage gates: {data.saved_by_early_stops}, '
+            f'by failed verification: {data.saved_by_verification}</text>')
     body = _per_child(data, 0) + _over_time(data, PANEL_H) + note
     return document("cost", WIDTH, 2 * PANEL_H + 26, body, STYLE, "cost per child and over time")

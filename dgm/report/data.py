@@ -12,6 +12,7 @@ from pathlib import Path
 from dgm.eval_record import read_result
 from dgm.run_dir import RunDir, variant_views
 from dgm.run_view import VariantView, best_variant, path_to
+from dgm.verification import savings
 
 KINDS = ("diagnose", "self_modify", "evaluation")
 
@@ -20,7 +21,7 @@ KINDS = ("diagnose", "self_modify", "evaluation")
 class Evaluation:
     variant_id: str
     task_id: str
-    stage: int  # -1: held-out split
+    stage: int  # HELDOUT_STAGE: the held-out split; VERIFICATION_STAGE: a child's try on its diagnosed task
     status: str  # pending | running | done
     resolved: bool | None
     agent_exit: str = ""
@@ -67,6 +68,7 @@ class ReportData:
     stage_sizes: Sequence[int] = ()
     best_id: str | None = None
     best_path: Sequence[str] = ()
+    saved_by_verification: int = 0  # stage-0 evaluations children that failed verification did not run
 
     @property
     def saved_by_early_stops(self) -> int:
@@ -144,7 +146,8 @@ def report_data(run: RunDir, title: str, budget: float | None = None, stage_size
             spend.append(SpendPoint(float(call.get("time") or 0.0), total))
     best = best_variant(variants)
     return ReportData(title, variants, str(run.path), evaluations, costs, spend, budget, tuple(stage_sizes),
-                      best.id if best else None, tuple(path_to(variants, best.id if best else None)))
+                      best.id if best else None, tuple(path_to(variants, best.id if best else None)),
+                      savings(db).saved)
 
 
 def as_json(data: ReportData) -> dict:
@@ -154,7 +157,7 @@ def as_json(data: ReportData) -> dict:
     return {
         "title": data.title, "run_dir": data.run_dir, "budget": data.budget, "stage_sizes": list(data.stage_sizes),
         "best": data.best_id, "best_path": list(data.best_path),
-        "saved_by_early_stops": data.saved_by_early_stops,
+        "saved_by_early_stops": data.saved_by_early_stops, "saved_by_verification": data.saved_by_verification,
         "variants": [asdict(v) for v in data.variants],
         "evaluations": [asdict(e) for e in data.evaluations],
         "costs": {vid: {**asdict(c), "total": c.total, "tokens": c.tokens} for vid, c in data.costs.items()},

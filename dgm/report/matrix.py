@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from archive.db import HELDOUT_STAGE, VERIFICATION_STAGE
 from dgm.report.data import Evaluation, ReportData
 from dgm.report.svg import document, esc
 
@@ -17,22 +18,27 @@ STYLE = ("#matrix .c{stroke:#fff;stroke-width:1}#matrix .r{fill:#1a9850}#matrix 
          "#matrix text{font:10px system-ui,sans-serif;fill:#333}#matrix .c{cursor:pointer}")
 
 
+def _drawn(data: ReportData) -> list[Evaluation]:
+    """The evaluations the matrix shows: a child's verification tries are not scores, so not here."""
+    return [e for e in data.evaluations if e.stage != VERIFICATION_STAGE]
+
+
 def columns(data: ReportData) -> list[str]:
     """Training tasks by how often they were solved (most first), then the held-out tasks."""
     solved: Counter[str] = Counter()
     runs: Counter[str] = Counter()
     heldout = set()
-    for e in data.evaluations:
+    for e in _drawn(data):
         runs[e.task_id] += 1
         solved[e.task_id] += bool(e.resolved)
-        if e.stage < 0:
+        if e.stage == HELDOUT_STAGE:
             heldout.add(e.task_id)
     return sorted(runs, key=lambda t: (t in heldout, -solved[t], -runs[t], t))
 
 
 def rows(data: ReportData) -> list[str]:
     """Variants that were evaluated: the best path from the root first, then by score, best first."""
-    evaluated = {e.variant_id for e in data.evaluations}
+    evaluated = {e.variant_id for e in _drawn(data)}
     path = [v for v in data.best_path if v in evaluated]
     rest = sorted((v for v in data.variants if v.id in evaluated and v.id not in path),
                   key=lambda v: (-(v.score or 0.0), v.step, v.id))
@@ -40,7 +46,7 @@ def rows(data: ReportData) -> list[str]:
 
 
 def _cell_class(e: Evaluation) -> str:
-    held = " h" if e.stage < 0 else ""
+    held = " h" if e.stage == HELDOUT_STAGE else ""
     if e.status != "done":
         return "p" + held
     return ("r" if e.resolved else "u") + held
@@ -54,9 +60,9 @@ def _squares(cells: list[tuple[float, float]], size: float) -> str:
 def matrix_svg(data: ReportData) -> str:
     cols, order = columns(data), rows(data)
     col_index = {t: i for i, t in enumerate(cols)}
-    heldout = {e.task_id for e in data.evaluations if e.stage < 0}
+    heldout = {e.task_id for e in data.evaluations if e.stage == HELDOUT_STAGE}
     by_variant: dict[str, list[Evaluation]] = defaultdict(list)
-    for e in data.evaluations:
+    for e in _drawn(data):
         by_variant[e.variant_id].append(e)
     on_path = set(data.best_path)
     width = LEFT + CELL * max(1, len(cols)) + 20
