@@ -14,8 +14,12 @@ import pytest
 from benchmarks.agent_run import run_agent_on_task
 from benchmarks.swebench_repo import env_prologue
 from benchmarks.task_suite import load_task_suite
-from sandbox.container import Limits
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
+from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
+from sandbox.container import UID, Limits
 from sandbox.exec_relay import SOCKET_NAME
+from sandbox.llm_bridge import bridge
 from sandbox.task_container import task_container
 from tests.foreign_base import ensure_foreign_base
 from tools.bash import RELAY_ENV, run_argv, run_bash
@@ -46,7 +50,7 @@ def test_a_command_runs_in_the_task_environment_in_its_working_directory(relay):
     result = run_bash("python -c 'import sys; print(sys.version_info[:2])'; echo $CONDA_DEFAULT_ENV $FOO; pwd; id -u",
                       Path("/testbed/src"), env={"FOO": "bar"})
     assert result.exit_code == 0, result.output
-    assert result.output.split("\n")[:4] == ["(3, 9)", "testbed bar", "/testbed/src", "1000"]
+    assert result.output.split("\n")[:4] == ["(3, 9)", "testbed bar", "/testbed/src", str(UID)]
     assert run_argv(["sh", "-c", "exit 7"], Path("/testbed")).exit_code == 7
 
 
@@ -75,11 +79,21 @@ def test_a_malformed_request_is_answered_with_an_error_not_run(relay):
         assert "error" in answer and "exit_code" not in answer
 
 
-def test_an_agent_stopped_by_its_wall_clock_is_reported_as_timeout(foreign, tmp_path):
+def test_an_agent_stopped_by_its_wall_clock_is_reported_as_timeout(foreign, tmp_path, monkeypatch):
     suite, task, image = foreign
-    # the no-model policy cannot even start its first test run in 4 s
-    outcome = run_agent_on_task(GENOME, task, suite, image, log_dir=tmp_path, limits=Limits(timeout=4),
-                                run_id="test-relay")
+    monkeypatch.setenv("DGM_RELAY_UPSTREAM_KEY", "sk-host-only")
+    socket_path = tmp_path / "gw" / "llm.sock"
+    # the model asks for a command that outlives the container's wall clock (and the agent's own
+    # deadline, which it is not told here)
+    sleeper = ScriptedReply(tool_calls=[{"name": "bash", "arguments": {"command": "sleep 600"}}])
+    with ScriptedLLMServer(lambda body: sleeper) as upstream, Gateway(
+        UpstreamConfig(model="openai/m", api_base=upstream.url, api_key_env="DGM_RELAY_UPSTREAM_KEY",
+                       input_price_per_mtok=0.0, output_price_per_mtok=0.0),
+        tmp_path / "run", socket_path=socket_path,
+    ) as gateway:
+        outcome = run_agent_on_task(GENOME, task, suite, image, log_dir=tmp_path / "agent", env={"DGM_POLICY": "llm"},
+                                    bridge=bridge(socket_path, gateway.issue_token("seed", task.instance_id)),
+                                    limits=Limits(timeout=40), run_id="test-relay")
     assert outcome.reason == "timeout" and outcome.agent_exit == "timeout"
 
 
