@@ -31,6 +31,7 @@ REPORT_CAP = 8_000_000  # bytes kept of each of the run's stdout (the report) an
 KEY_FILE = "/work/task/report.key"
 OWN_INI = "/opt/grading/pytest.ini"  # an empty configuration, for projects that have none
 REPO = "/work/repo"
+PHASES = ("setup", "call", "teardown")
 APPLY_LOG_END = "[dgm] end of apply log"  # on stderr, before any graded code runs
 
 
@@ -90,22 +91,41 @@ def new_key() -> str:
 
 def read_report(stdout: str, key: str) -> Report:
     """The outcomes the plugin sent, from the run's stdout: only lines carrying this grading's key
-    count; a test reported twice or a keyed line that does not parse voids the report."""
+    count. A test phase reported twice, a keyed line that is not the plugin's, or a line saying
+    the runner was changed voids the report. A test failed if any phase failed, was skipped if
+    its set-up was, and otherwise has its call's outcome once its teardown is reported too (a test
+    whose process ended in the middle failed)."""
+    phases: dict[str, dict[str, str]] = {}
     report, prefix = Report(), key + " "
     for line in stdout.splitlines():
         if not line.startswith(prefix):
             continue
         try:
             record = json.loads(line[len(prefix):])
-            test, outcome = record["id"], record["outcome"]
-            message, seconds = str(record.get("message", "")), float(record.get("duration", 0.0))
+            test, when, outcome = record["id"], record["when"], record["outcome"]
+            seconds, tampered = float(record.get("duration", 0.0)), record.get("tampered")
+            message = str(record.get("message", ""))
         except (ValueError, KeyError, TypeError):
             return Report(void="a report line carrying the grading's key is not the plugin's")
-        if test in report.outcomes:
-            return Report(void=f"test {test} was reported twice (something besides the plugin wrote report lines)")
-        if outcome not in ("passed", "failed", "skipped"):
-            return Report(void=f"test {test} was reported with the unknown outcome {outcome!r}")
-        report.outcomes[test], report.durations[test] = outcome, seconds
+        if when not in PHASES or outcome not in ("passed", "failed", "skipped") or not isinstance(test, str):
+            return Report(void=f"a report line for {test!r} names an unknown phase or outcome")
+        if tampered:
+            return Report(void=f"the test runner was changed while {test} ran ({'; '.join(map(str, tampered))})")
+        if when in phases.setdefault(test, {}):
+            return Report(void=f"test {test} had its {when} reported twice (something besides the plugin "
+                               "wrote report lines)")
+        phases[test][when] = outcome
+        report.durations[test] = report.durations.get(test, 0.0) + seconds
         if message:
-            report.messages[test] = message
+            report.messages.setdefault(test, message)
+    for test, seen in phases.items():
+        if "failed" in seen.values():
+            report.outcomes[test] = "failed"
+        elif seen.get("setup") == "skipped":
+            report.outcomes[test] = "skipped"
+        elif "call" in seen and "teardown" in seen:
+            report.outcomes[test] = seen["call"]
+        else:
+            report.outcomes[test] = "failed"
+            report.messages.setdefault(test, "the test did not finish (its process ended while it ran)")
     return report
