@@ -263,6 +263,23 @@ for _obj in gc.get_objects():
     assert row["reason"].startswith("the grading is void: the test runner was changed")
 
 
+def test_rewiring_how_pluggy_calls_hooks_voids_the_grading(task, gene, tmp_path):
+    rewire = '''
+import gc as _gc, pluggy as _pluggy
+def _passing(inner):
+    def call(name, impls, kwargs, firstresult):
+        if name == "pytest_runtest_logreport":
+            kwargs["report"].outcome = "passed"
+        return inner(name, impls, kwargs, firstresult)
+    return call
+for _obj in _gc.get_objects():
+    if isinstance(_obj, _pluggy.PluginManager):
+        _obj._inner_hookexec = _passing(_obj._inner_hookexec)
+'''
+    row = unresolved(task, edit(GENE, gene, gene + rewire), tmp_path)
+    assert row["reason"].startswith("the grading is void: the test runner was changed")
+
+
 def test_making_every_test_function_a_no_op_voids_the_grading(task, gene, tmp_path):
     noop = "\nimport _pytest.python as _python\n_python.Function.runtest = lambda self: None\n"
     row = unresolved(task, edit(GENE, gene, gene + noop), tmp_path)

@@ -27,6 +27,9 @@ import _pytest.python
 import _pytest.reports
 import _pytest.runner
 import _pytest.unittest
+import pluggy._callers
+import pluggy._hooks
+import pluggy._manager
 
 
 def _start():
@@ -45,9 +48,13 @@ def _start():
         (_pytest.runner.CallInfo, ("from_call",)),
         (_pytest.reports.TestReport, ("from_item_and_call", "__init__")),
         (_pytest.reports.BaseReport, ("passed", "failed", "skipped")),
-        (_pytest.python.Function, ("runtest", "setup")),
+        (_pytest.python.Function, ("runtest", "setup", "_getobj")),
+        (_pytest.python.Module, ("_getobj",)),
         (_pytest.python, ("pytest_pyfunc_call",)),
         (_pytest.unittest.TestCaseFunction, ("runtest",)),
+        (pluggy._callers, ("_multicall",)),
+        (pluggy._hooks.HookCaller, ("__call__",)),
+        (pluggy._manager.PluginManager, ("_hookexec",)),
     ) for name in names]
     hooks = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown",
              "pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_pyfunc_call",
@@ -62,7 +69,7 @@ def _start():
         return type(plugin).__module__.startswith("_pytest.")  # pytest's session, reporter, logging, ...
 
     def tampered():
-        changed = [f"{getattr(o, '__name__', o)}.{n}" for o, n, value in watched
+        changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, value in watched
                    if inspect.getattr_static(o, n, None) is not value]
         for hook in hooks:
             for impl in getattr(manager[0].hook, hook).get_hookimpls() if manager else ():
@@ -82,6 +89,7 @@ def _start():
         # registered before any conftest or test module is imported: what is here now is trusted
         manager.append(pluginmanager)
         trusted.update(id(p) for p in pluginmanager.get_plugins())
+        watched.append((pluginmanager, "_inner_hookexec", inspect.getattr_static(pluginmanager, "_inner_hookexec")))
 
     def pytest_runtest_logreport(report):
         record = {"id": report.nodeid, "when": report.when, "outcome": report.outcome,
