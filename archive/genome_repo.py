@@ -37,19 +37,19 @@ class ChildCommit:
 
 def genome_sections(diff: str) -> tuple[str, list[str]]:
     """The child's diff restricted to the genome, and the names of the sections left out. Raises
-    ChildRejected for a diff git cannot read (or reads otherwise than dgm) and for any section
-    that is a symlink, submodule, binary, or a file Python loads at start-up (`.pth`,
-    `sitecustomize`/`usercustomize`, installer metadata), or that creates a top-level module
-    named like one the runner imports, wherever it is: such a child is hostile, not careless."""
+    ChildRejected for a diff git cannot read (or reads otherwise than dgm), for a binary change
+    inside the genome, and for any section, wherever it is, that is a symlink, a submodule, a file
+    Python loads at start-up (`.pth`, `sitecustomize`/`usercustomize`, installer metadata) or a
+    new top-level module named like one the runner imports: such a child is hostile, not careless."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
         raise ChildRejected(f"the child's diff cannot be read exactly: {e}") from e
-    for change in changes:
-        if change.binary or runner_hazard(change):
-            what = "a binary change" if change.binary else "a symlink, submodule or start-up file"
-            raise ChildRejected(f"the child's diff holds {what}: {change.name}")
     inside = [c for c in changes if all(_in_genome(p) for p in c.paths)]
+    for change in changes:
+        if runner_hazard(change) or (change.binary and change in inside):
+            what = "a symlink, submodule or start-up file" if runner_hazard(change) else "a binary change"
+            raise ChildRejected(f"the child's diff holds {what}: {change.name}")
     return "".join(c.text for c in inside), [c.name for c in changes if c not in inside]
 
 

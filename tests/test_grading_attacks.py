@@ -100,9 +100,29 @@ def unresolved(task, patch: str, tmp_path: Path) -> dict:
     return row
 
 
-def test_the_gold_patch_resolves_through_dgm_bench_grade(task, tmp_path):
-    row = graded(task, task.patch, tmp_path)
+def test_the_gold_patch_resolves_through_dgm_bench_grade_from_a_json_list(task, tmp_path):
+    predictions = tmp_path / "predictions.json"
+    predictions.write_text(json.dumps([{"instance_id": task.instance_id, "model_name_or_path": "gold",
+                                        "model_patch": task.patch}], indent=1))
+    result = dgm("bench", "grade", "--suite", "pyfix", "--predictions", str(predictions), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    row = json.loads((tmp_path / "results.json").read_text())[task.instance_id]
     assert row["resolved"] and row["reason"] == "resolved" and row["dropped_paths"] == []
+    assert "pyfix: 1/1 resolved" in result.stdout
+
+
+@pytest.mark.parametrize(("lines", "error"), [
+    (['{"instance_id": "x", "model_patch": ""'], ":1: not valid JSON"),
+    (["", '{"instance_id": "nope", "model_patch": ""}'], ":2: instance 'nope' is not a task of the suite"),
+    (['{"instance_id": 3}'], ":1: field 'instance_id' must be a non-empty string"),
+])
+def test_a_malformed_predictions_file_is_one_line_naming_file_and_line(lines, error, tmp_path):
+    predictions = tmp_path / "preds.jsonl"
+    predictions.write_text("\n".join(lines) + "\n")
+    result = dgm("bench", "grade", "--suite", "pyfix", "--predictions", str(predictions))
+    assert result.returncode != 0
+    assert f"{predictions}{error}" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 # --- the attacks of issue 18 -------------------------------------------------------------------
