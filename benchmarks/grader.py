@@ -63,7 +63,8 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
     report = read_report(result.stdout, key)
     apply_log, ended, _ = result.stderr.partition(APPLY_LOG_END + "\n")
     return TestRun(result.reason, result.exit_code, report.outcomes, report.messages, result.stderr,
-                   apply_log if ended else "", time.monotonic() - started, report.durations, report.void, result.stdout_truncated)
+                   apply_log if ended else "", time.monotonic() - started, report.durations, report.void,
+                   result.stdout_truncated)
 
 
 @dataclass(frozen=True)

@@ -284,12 +284,10 @@ class _Reader:
                 patch.update(is_delete=1, old_name=default, old_mode=self._mode(line[18:], i))
             elif line.startswith("new file mode "):
                 patch.update(is_new=1, new_name=default, new_mode=self._mode(line[14:], i))
-            elif line.startswith(("copy from ", "rename old ", "rename from ")):
-                kind = "copy" if line.startswith("copy") else "rename"
-                patch.update({f"is_{kind}": 1, "old_name": _find_name(line.split(" ", 2)[2], max(0, self.p_value - 1), False)})
-            elif line.startswith(("copy to ", "rename new ", "rename to ")):
-                kind = "copy" if line.startswith("copy") else "rename"
-                patch.update({f"is_{kind}": 1, "new_name": _find_name(line.split(" ", 2)[2], max(0, self.p_value - 1), False)})
+            elif line.startswith(("copy from ", "rename old ", "rename from ", "copy to ", "rename new ", "rename to ")):
+                kind, side, name = line.split(" ", 2)  # these names carry no a/ or b/ prefix
+                side = "old_name" if side in ("from", "old") else "new_name"
+                patch.update({f"is_{kind}": 1, side: _find_name(name, max(0, self.p_value - 1), False)})
             elif line.startswith(("similarity index ", "dissimilarity index ")):
                 pass
             elif line.startswith("index "):

@@ -32,6 +32,7 @@ KEY_FILE = "/work/task/report.key"
 OWN_INI = "/opt/grading/pytest.ini"  # an empty configuration, for projects that have none
 REPO = "/work/repo"
 PHASES = ("setup", "call", "teardown")
+OUTCOMES = ("passed", "failed", "skipped")
 APPLY_LOG_END = "[dgm] end of apply log"  # on stderr, before any graded code runs
 
 
@@ -92,7 +93,7 @@ def new_key() -> str:
 def read_report(stdout: str, key: str) -> Report:
     """The outcomes the plugin sent, from the run's stdout: only lines carrying this grading's key
     count. A test phase reported twice, a keyed line that is not the plugin's, or a line saying
-    the runner was changed voids the report. A test failed if any phase failed, was skipped if
+    the runner was changed voids the report. A test failed if any phase or subtest failed, was skipped if
     its set-up was, and otherwise has its call's outcome once its teardown is reported too (a test
     whose process ended in the middle failed)."""
     phases: dict[str, dict[str, str]] = {}
@@ -107,14 +108,19 @@ def read_report(stdout: str, key: str) -> Report:
             message = str(record.get("message", ""))
         except (ValueError, KeyError, TypeError):
             return Report(void="a report line carrying the grading's key is not the plugin's")
-        if when not in PHASES or outcome not in ("passed", "failed", "skipped") or not isinstance(test, str):
+        if when not in (*PHASES, "subtest") or outcome not in OUTCOMES or not isinstance(test, str):
             return Report(void=f"a report line for {test!r} names an unknown phase or outcome")
         if tampered:
             return Report(void=f"the test runner was changed while {test} ran ({'; '.join(map(str, tampered))})")
-        if when in phases.setdefault(test, {}):
+        seen = phases.setdefault(test, {})
+        if when == "subtest":  # a test may have many; only a failing one counts
+            if outcome == "failed":
+                seen["subtest"] = outcome
+        elif when in seen:
             return Report(void=f"test {test} had its {when} reported twice (something besides the plugin "
                                "wrote report lines)")
-        phases[test][when] = outcome
+        else:
+            seen[when] = outcome
         report.durations[test] = report.durations.get(test, 0.0) + seconds
         if message:
             report.messages.setdefault(test, message)

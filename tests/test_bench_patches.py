@@ -146,3 +146,16 @@ def test_a_hunk_with_no_file_header_is_refused():
 def test_changed_lines_locate_removals_and_insertions():
     diff = "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -2,2 +2,2 @@\n x\n-y\n+z\n"
     assert changed_lines(diff) == {("m.py", 3)}
+
+
+def test_every_diff_in_this_repositorys_history_is_read_without_refusal_and_rebuilt_byte_for_byte():
+    root = Path(__file__).resolve().parents[1]
+    shas = subprocess.run(["git", "-C", str(root), "rev-list", "--no-merges", "-n", "60", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    assert len(shas) >= 20
+    for sha in shas:
+        for options in (["-M", "-C", "--binary"], ["-U0"]):
+            diff = subprocess.run(["git", "-C", str(root), "show", "--format=", *options, sha],
+                                  capture_output=True, check=True).stdout.decode("utf-8", "surrogateescape")
+            changes = read_patch(diff)
+            assert "".join(c.text for c in changes) == diff, (sha, options)

@@ -1,7 +1,7 @@
 """The pytest plugin the grader names with `-p`, loaded from /opt/grading (read-only, in the
 image) before any code of the repository runs.
 
-It sends one line per test phase (setup, call, teardown) as the phase ends, to the file
+It sends one line per test phase (setup, call, teardown; and per subtest) as it ends, to the file
 descriptor the grader opened for it (the container's own stdout, read by the host as it is
 written): `KEY {"id", "when", "outcome", "duration", "message"?, "tampered"?}`. KEY is a
 per-grading secret read from a file that is deleted at once, so it is in no environment, command
@@ -30,6 +30,11 @@ import _pytest.unittest
 import pluggy._callers
 import pluggy._hooks
 import pluggy._manager
+
+try:  # pytest >= 9 reports each failing or passing subtest under its test's id
+    from _pytest.subtests import SubtestReport
+except ImportError:
+    SubtestReport = ()
 
 
 def _start():
@@ -92,8 +97,9 @@ def _start():
         watched.append((pluginmanager, "_inner_hookexec", inspect.getattr_static(pluginmanager, "_inner_hookexec")))
 
     def pytest_runtest_logreport(report):
-        record = {"id": report.nodeid, "when": report.when, "outcome": report.outcome,
-                  "duration": report.duration}
+        # a test's subtests share its id and phase: they are told apart, as there may be many
+        when = "subtest" if isinstance(report, SubtestReport) else report.when
+        record = {"id": report.nodeid, "when": when, "outcome": report.outcome, "duration": report.duration}
         crash = getattr(report.longrepr, "reprcrash", None)
         if report.outcome == "failed" and crash is not None:
             record["message"] = str(crash.message)[:2000]
