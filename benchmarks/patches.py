@@ -20,8 +20,9 @@ from benchmarks.patch_reader import FileChange, PatchError, read_patch
 _TEST_SETUP = re.compile(
     r"(^|/)(conftest\.py|\.?pytest\.ini|tox\.ini|setup\.cfg|pyproject\.toml|noxfile\.py)$"
 )
-# Loaded by Python's start-up or by an installer's metadata wherever they are on the path.
-_STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)")
+# Loaded by Python's start-up or by an installer's metadata wherever they are on the path; and
+# git's own directory, whose config would run commands when the test patch is applied.
+_STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
 # What the runner imports besides the standard library: a new top-level module of this name
 # in the repository would stand in for it wherever the repository comes first on the path.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
