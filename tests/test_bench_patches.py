@@ -21,27 +21,31 @@ TEST = "diff --git a/tests/test_mod.py b/tests/test_mod.py\n--- a/tests/test_mod
 
 def git_diff(tmp_path: Path, before: dict[str, str | bytes], after: dict[str, str | bytes],
              links: dict[str, str] = {}, modes: dict[str, str] = {}) -> str:
-    """A real `git diff` (renames and copies detected, binaries included) from `before` to `after`."""
+    """A real `git diff` (renames and copies detected, binaries included) from `before` to
+    `after`, plus symlinks and mode changes."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True, text=True).stdout
-    git("init", "-q")
-    for files in (before, after):
-        for path in {p for p in (*before, *after)}:
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+    def write(files: dict[str, str | bytes]) -> None:
+        for path in {*before, *after}:
             (repo / path).unlink(missing_ok=True)
         for path, content in files.items():
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_bytes(content if isinstance(content, bytes) else content.encode())
-        if files is after:
-            for path, target in links.items():
-                (repo / path).unlink(missing_ok=True)
-                (repo / path).symlink_to(target)
-        git("add", "-A")
-        if files is after:
-            for path, mode in modes.items():
-                git("update-index", f"--chmod={mode}", path)
-            break
-        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+
+    git("init", "-q")
+    write(before)
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    write(after)
+    for path, target in links.items():
+        (repo / path).symlink_to(target)
+    git("add", "-A")
+    for path, mode in modes.items():
+        git("update-index", f"--chmod={mode}", path)
     return git("diff", "--cached", "-M", "-C", "--find-copies-harder", "--binary")
 
 
