@@ -44,7 +44,8 @@ def is_test_path(path: str) -> bool:
 def runner_hazard(change: FileChange) -> bool:
     """Whether the section could change the test runner rather than the code under test: a
     symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
-    metadata) anywhere, or a new top-level module or package named like one the runner imports."""
+    metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
+    one the runner imports."""
     if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
         return True
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
@@ -66,7 +67,7 @@ def _top_level_module(path: str) -> str:
 def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
     """The sections of `diff` that are neither runner hazards nor touch a path `dropped` names,
     byte for byte, and the names of every section left out. A patch git cannot read, or reads
-    otherwise than dgm, is kept whole-out: its one "dropped path" says why."""
+    otherwise than dgm, is left out whole: its one "dropped path" says why."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
