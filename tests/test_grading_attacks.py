@@ -300,6 +300,26 @@ for _obj in _gc.get_objects():
     assert row["reason"].startswith("the grading is void: the test runner was changed")
 
 
+def test_an_import_hook_that_would_rewrite_test_modules_voids_the_grading(task, gene, tmp_path):
+    hook = '''
+import importlib.abc as _abc, importlib.machinery as _machinery, sys as _sys
+class _Quiet(_abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        spec = _machinery.PathFinder.find_spec(name, path) if name.startswith("test_") else None
+        if spec is not None:
+            run = spec.loader.exec_module
+            def exec_module(module):
+                run(module)
+                for key in [k for k in vars(module) if k.startswith("test_")]:
+                    setattr(module, key, lambda *a, **k: None)
+            spec.loader.exec_module = exec_module
+        return spec
+_sys.meta_path.insert(0, _Quiet())
+'''
+    row = unresolved(task, edit(GENE, gene, gene + hook), tmp_path)
+    assert row["reason"].startswith("the grading is void: the test runner was changed")
+
+
 def test_making_every_test_function_a_no_op_voids_the_grading(task, gene, tmp_path):
     noop = "\nimport _pytest.python as _python\n_python.Function.runtest = lambda self: None\n"
     row = unresolved(task, edit(GENE, gene, gene + noop), tmp_path)

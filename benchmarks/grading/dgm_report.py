@@ -18,6 +18,7 @@ The plugin also puts the repository on the import path, after the runner's own p
 nothing in the repository can stand in for pytest, this plugin or anything they import.
 """
 
+import builtins
 import inspect
 import json
 import os
@@ -60,7 +61,10 @@ def _start():
         (pluggy._callers, ("_multicall",)),
         (pluggy._hooks.HookCaller, ("__call__",)),
         (pluggy._manager.PluginManager, ("_hookexec",)),
+        (builtins, ("__import__",)),
     ) for name in names]
+    # import hooks that could rewrite a test module as it is imported: only pytest may add one
+    finders = {id(f) for f in (*sys.meta_path, *sys.path_hooks)}
     hooks = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown",
              "pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_pyfunc_call",
              "pytest_report_teststatus")
@@ -76,6 +80,8 @@ def _start():
     def tampered():
         changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, value in watched
                    if inspect.getattr_static(o, n, None) is not value]
+        changed += [f"import hook {type(f).__name__}" for f in (*sys.meta_path, *sys.path_hooks)
+                    if id(f) not in finders and not getattr(f, "__module__", "").startswith("_pytest.")]
         for hook in hooks:
             for impl in getattr(manager[0].hook, hook).get_hookimpls() if manager else ():
                 if not trusted_plugin(impl.plugin):
