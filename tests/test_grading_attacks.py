@@ -142,7 +142,7 @@ _plugin = _sys.modules.get("dgm_report")
 if _plugin is not None:
     _plugin._outcomes = _Passed()
     for _name, _value in list(vars(_plugin).items()):
-        if isinstance(_value, dict):
+        if isinstance(_value, dict) and not _name.startswith("__"):
             setattr(_plugin, _name, _Passed())
 '''
     row = unresolved(task, edit(GENE, gene, gene + swap), tmp_path)
