@@ -7,9 +7,10 @@ in the image (`-c`, with `addopts` emptied), and the repository put on the path 
 after the runner's own packages. So `pytest.py`, `dgm_report.py`, `sitecustomize`, `.pth` files
 or entry points in the repository are never loaded by the runner.
 
-Outcomes come back on the container's stdout as the tests finish, one keyed line per test
-(benchmarks/grading/dgm_report.py); everything else the run prints goes to stderr. A test id
-reported twice, or a keyed line that is not the plugin's, voids the grading.
+Outcomes come back on the container's stdout as the tests run, one keyed line per test phase
+(benchmarks/grading/dgm_report.py); everything else the run prints goes to stderr. A phase
+reported twice, a keyed line that is not the plugin's, or a line saying pytest's report
+machinery was changed voids the grading.
 """
 
 from __future__ import annotations
