@@ -12,11 +12,13 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import git
 
-from benchmarks.patches import split_files
+from benchmarks.patch_reader import PatchError, read_patch
+from benchmarks.patches import runner_hazard
 from dgm.errors import DgmError
 
 GENOME_PATHS = ("agent", "tools")
@@ -27,15 +29,39 @@ _AUTHOR = {"GIT_AUTHOR_NAME": "dgm", "GIT_AUTHOR_EMAIL": "dgm@localhost",
 
 
 class ChildRejected(DgmError):
-    """A child's diff cannot become a variant: empty, outside the genome, or not applicable."""
+    """A child's diff cannot become a variant: empty, hazardous, outside the genome, or not applicable."""
 
 
 class MissingCommit(DgmError):
     """genome.git lacks a commit the run database names: the repository was damaged or pruned."""
 
 
-def changed_paths(diff: str) -> list[str]:
-    return [path for path, _ in split_files(diff) if path]
+@dataclass(frozen=True)
+class ChildCommit:
+    sha: str
+    dropped: tuple[str, ...]  # sections of the child's diff outside the genome, left out of its commit
+
+
+def genome_sections(diff: str) -> tuple[str, list[str]]:
+    """The child's diff restricted to the genome, and the names of the sections left out. Raises
+    ChildRejected for a diff git cannot read (or reads otherwise than dgm), for a binary change
+    inside the genome, and for any section, wherever it is, that is a symlink, a submodule, a file
+    Python loads at start-up (`.pth`, `sitecustomize`/`usercustomize`, installer metadata) or a
+    new top-level module named like one the runner imports: such a child is hostile, not careless."""
+    try:
+        changes = read_patch(diff)
+    except PatchError as e:
+        raise ChildRejected(f"the child's diff cannot be read exactly: {e}") from e
+    inside = [c for c in changes if all(_in_genome(p) for p in c.paths)]
+    for change in changes:
+        if runner_hazard(change) or (change.binary and change in inside):
+            what = "a symlink, submodule or start-up file" if runner_hazard(change) else "a binary change"
+            raise ChildRejected(f"the child's diff holds {what}: {change.name}")
+    return "".join(c.text for c in inside), [c.name for c in changes if c not in inside]
+
+
+def _in_genome(path: str) -> bool:
+    return path.split("/", 1)[0] in GENOME_PATHS
 
 
 class GenomeRepo:
@@ -63,14 +89,17 @@ class GenomeRepo:
         sha = repo.repo.git.commit_tree(tree, "-m", message, env=_AUTHOR)
         return repo, sha
 
-    def commit_child(self, parent_sha: str, diff: str, message: str, date: float | None = None) -> str:
-        """The child's commit. With `date` fixed (the variant's creation time) the same child
-        always gets the same commit, so a commit redone after a crash is the one already stored."""
+    def commit_child(self, parent_sha: str, diff: str, message: str, date: float | None = None) -> ChildCommit:
+        """The child's commit, made of the genome part of its diff (files elsewhere, such as a
+        scratch `reproduce.py`, are dropped and named). With `date` fixed (the variant's creation
+        time) the same child always gets the same commit, so a commit redone after a crash is the
+        one already stored."""
         if not diff.strip():
             raise ChildRejected("the child changed nothing (empty diff)")
-        outside = [p for p in changed_paths(diff) if p.split("/", 1)[0] not in GENOME_PATHS]
-        if outside:
-            raise ChildRejected(f"the child edits outside the genome ({', '.join(outside[:5])})")
+        diff, dropped = genome_sections(diff)
+        if not diff:
+            raise ChildRejected("the child changed nothing inside the genome (its changes outside the genome "
+                                f"are dropped: {', '.join(dropped[:5])})")
         with tempfile.TemporaryDirectory(prefix="dgm-commit-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp, "index"))}
             patch = Path(tmp, "child.diff")
@@ -84,7 +113,8 @@ class GenomeRepo:
         if tree == self.repo.git.rev_parse(f"{parent_sha}^{{tree}}"):
             raise ChildRejected("the child's diff leaves the genome unchanged")
         stamp = {} if date is None else {"GIT_AUTHOR_DATE": f"@{int(date)} +0000", "GIT_COMMITTER_DATE": f"@{int(date)} +0000"}
-        return self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env={**_AUTHOR, **stamp})
+        sha = self.repo.git.commit_tree(tree, "-p", parent_sha, "-m", message, env={**_AUTHOR, **stamp})
+        return ChildCommit(sha, tuple(dropped))
 
     def checkout(self, sha: str, dest: Path) -> Path:
         """The variant's genome as files in `dest`. A genome is regular files and directories:

@@ -1,55 +1,35 @@
 """Grade a patch the SWE-bench way, in a fresh container.
 
 Apply the model patch (git apply, falling back to `patch --fuzz` as SWE-bench does) without
-any change to tests or test set-up (the helper modules the tests import included), then the
-test patch, run exactly the listed tests, read per-test outcomes from a report written outside
-the repository, and call the task resolved iff every FAIL_TO_PASS test passed and every
-PASS_TO_PASS test passed or was skipped.
+any change to tests, test set-up or the helper modules the tests import, nor anything that could
+load into the test runner (benchmarks/patches.py, on what git would write), then the test patch;
+run exactly the listed tests under a runner the repository cannot reach, with outcomes streamed
+out as they happen (benchmarks/pytest_runner.py); call the task resolved iff every FAIL_TO_PASS
+test passed and every PASS_TO_PASS test passed or was skipped, each reported exactly once.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from benchmarks.checkout import SETUP_FAILED, checkout_script
+from benchmarks.checkout import SETUP_FAILED
 from benchmarks.helper_modules import helper_modules
-from benchmarks.patches import drop_test_changes, split_files
+from benchmarks.patches import WHOLE_PATCH, drop_test_changes, patch_paths
+from benchmarks.pytest_runner import APPLY_LOG_END, KEY_FILE, REPORT_CAP, config_file, new_key, read_report, test_script
 from benchmarks.suite import Project, Suite, pristine_tree
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
 
-REPORT = "/work/out/report.json"
 # Exit codes of the test script that mean "a patch did not apply".
 APPLY_FAILED = {SETUP_FAILED: "the task's setup patch", 91: "the model patch", 92: "the test patch"}
 
 
 class GradingError(DgmError):
     """A task cannot be graded here (no source, or its environment is missing)."""
-
-
-class ReportReader(Protocol):
-    """Reads per-test outcomes, failure messages and durations after a run; one per test runner."""
-
-    def read(self, box) -> tuple[dict[str, str], dict[str, str], dict[str, float]]: ...
-
-
-class PytestReport:
-    """The dgm_report plugin's JSON: exact pytest node ids."""
-
-    def read(self, box) -> tuple[dict[str, str], dict[str, str], dict[str, float]]:
-        from sandbox.engine import SandboxError
-
-        try:
-            report = json.loads(box.read(REPORT))
-        except (SandboxError, ValueError):
-            report = {}
-        return report.get("outcomes", {}), report.get("messages", {}), report.get("durations", {})
 
 
 @dataclass(frozen=True)
@@ -62,17 +42,8 @@ class TestRun:
     apply_log: str
     duration: float
     test_durations: dict[str, float] = field(default_factory=dict)  # node id -> seconds
-
-
-def test_script(project: Project, tests: Sequence[str], test_timeout: int) -> str:
-    pythonpath = "/opt/grading:/work/repo" + (f"/{project.pythonpath}" if project.pythonpath else "")
-    return f"""set -u
-{checkout_script(project)}apply /work/task/model.patch || exit 91
-apply /work/task/test.patch || exit 92
-DGM_REPORT={REPORT} PYTHONPATH={pythonpath} PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 \\
-  python -m pytest -p dgm_report -p pytest_timeout -p no:cacheprovider \\
-  -o addopts="" -q --timeout={test_timeout} {" ".join(shlex.quote(t) for t in tests)}
-"""
+    void: str = ""  # why the outcomes cannot be trusted (e.g. a test reported twice)
+    report_cut: bool = False  # the report passed REPORT_CAP: tests after the cut went unreported
 
 
 def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], *, setup_patch: str,
@@ -81,19 +52,19 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
     """Run `tests` on the project's pristine tree after the three patches, in a fresh container."""
     from sandbox.container import Limits, Sandbox
 
-    started = time.monotonic()
-    files = {"setup.patch": setup_patch, "model.patch": model_patch, "test.patch": test_patch}
-    script = test_script(project, tests, suite.test_timeout)
-    with Sandbox(image, ["bash", "-c", script], run_id=run_id, limits=Limits(timeout=timeout)) as box:
+    started, key = time.monotonic(), new_key()
+    files = {"setup.patch": setup_patch, "model.patch": model_patch, "test.patch": test_patch,
+             KEY_FILE.rsplit("/", 1)[1]: key}
+    script = test_script(project, config_file(pristine_tree(project)), tests, suite.test_timeout)
+    with Sandbox(image, ["bash", "-c", script], run_id=run_id,
+                 limits=Limits(timeout=timeout, output_cap=REPORT_CAP)) as box:
         box.put("/work/task", files)
         result = box.run()
-        outcomes, messages, durations = PytestReport().read(box)
-        try:
-            apply_log = box.read("/work/out/apply.log").decode(errors="replace")
-        except DgmError:
-            apply_log = ""
-    return TestRun(result.reason, result.exit_code, outcomes, messages,
-                   result.stdout + result.stderr, apply_log, time.monotonic() - started, durations)
+    report = read_report(result.stdout, key)
+    apply_log, ended, _ = result.stderr.partition(APPLY_LOG_END + "\n")
+    return TestRun(result.reason, result.exit_code, report.outcomes, report.messages, result.stderr,
+                   apply_log if ended else "", time.monotonic() - started, report.durations, report.void,
+                   result.stdout_truncated)
 
 
 @dataclass(frozen=True)
@@ -134,9 +105,8 @@ def helper_paths(task: Task, project: Project) -> set[str]:
     """The non-test modules the task's test files use as helpers (an assertion helper weakened
     would pass the tests), except those the reference fix changes: those are under test."""
     test_files = {t.split("::")[0] for t in (*task.fail_to_pass, *task.pass_to_pass)}
-    test_files |= {path for path, _ in split_files(task.test_patch)}
-    return helper_modules(pristine_tree(project), project.pythonpath, test_files,
-                          [path for path, _ in split_files(task.patch)])
+    test_files |= patch_paths(task.test_patch)
+    return helper_modules(pristine_tree(project), project.pythonpath, test_files, sorted(patch_paths(task.patch)))
 
 
 def grade(task: Task, model_patch: str, suite: Suite, image: str, *, log_dir: Path,
@@ -147,6 +117,10 @@ def grade(task: Task, model_patch: str, suite: Suite, image: str, *, log_dir: Pa
         raise GradingError(f"task {task.instance_id} has no source: grade it with SWE-bench's images")
     project = suite.project_for(task.source.location)
     patch, dropped = drop_test_changes(model_patch, helper_paths(task, project))
+    if dropped[:1] and dropped[0].startswith(WHOLE_PATCH):
+        keep_logs(log_dir, {"model.patch": model_patch})
+        return GradeResult(task.instance_id, resolved=False, applied=False,
+                           reason=f"the model patch was refused: {dropped[0]}", dropped_paths=tuple(dropped))
     run = run_tests(suite, image, project,
                     (*task.fail_to_pass, *task.pass_to_pass), setup_patch=task.source.setup_patch,
                     model_patch=patch, test_patch=task.test_patch, timeout=timeout, run_id=run_id)
@@ -157,5 +131,9 @@ def grade(task: Task, model_patch: str, suite: Suite, image: str, *, log_dir: Pa
         return GradeResult(resolved=False, applied=True, reason=f"grading ended by {run.reason}", **base)
     if run.exit_code in APPLY_FAILED:
         return GradeResult(resolved=False, applied=False, reason=f"{APPLY_FAILED[run.exit_code]} did not apply", **base)
+    if run.void:
+        return GradeResult(resolved=False, applied=True, reason=f"the grading is void: {run.void}", **base)
     resolved, reason, f2p, p2p = verdict(task, run.outcomes)
+    if not resolved and run.report_cut:
+        reason += f" (the test report passed its {REPORT_CAP}-byte cap and was cut)"
     return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)

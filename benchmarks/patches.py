@@ -1,60 +1,108 @@
-"""Splitting and filtering unified diffs by file, so graded code cannot touch its own tests."""
+"""Which parts of a graded patch are kept, per suite kind, decided on what `git apply` would
+write (benchmarks/patch_reader.py), never on headers: each rule looks at every name a file
+section touches (both sides of a rename or copy), its modes and whether it is binary.
+
+Every suite kind drops what could load into, shadow or replace the test runner (`runner_hazard`);
+on top of that, pyfix drops tests, test set-up and the helper modules tests use, SWE-bench resets
+the test patch's files (its own rule, nothing more), and polyglot keeps only solution files.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+import sys
+from collections.abc import Callable, Collection
 from pathlib import PurePosixPath
 
-_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.M)
-# Files that decide how tests run or what they see: a patch may not add or change them.
+from benchmarks.patch_reader import FileChange, PatchError, read_patch
+
+# Files that decide how tests run or what they see: a pyfix patch may not add or change them.
 _TEST_SETUP = re.compile(
-    r"(^|/)(conftest\.py|pytest\.ini|tox\.ini|setup\.cfg|pyproject\.toml|noxfile\.py|"
-    r"sitecustomize\.py|usercustomize\.py|[^/]*\.pth)$"
+    r"(^|/)(conftest\.py|\.?pytest\.ini|tox\.ini|setup\.cfg|pyproject\.toml|noxfile\.py)$"
 )
-
-
-def split_files(diff: str) -> list[tuple[str, str]]:
-    """(path, section) for each file a git-style diff touches; sections keep their text exactly.
-
-    A diff without `diff --git` headers (plain `---`/`+++`) is split on its `--- ` lines.
-    """
-    starts = [m.start() for m in _HEADER.finditer(diff)]
-    if not starts:
-        starts = [m.start() for m in re.finditer(r"^--- ", diff, re.M)]
-    sections = [diff[a:b] for a, b in zip(starts, starts[1:] + [len(diff)])]
-    return [(_path_of(section), section) for section in sections]
-
-
-def _path_of(section: str) -> str:
-    header = _HEADER.match(section)
-    if header:
-        return header.group(2)
-    for line in section.splitlines():
-        if line.startswith("+++ ") or line.startswith("--- "):
-            name = line[4:].split("\t")[0].strip()
-            if name != "/dev/null":
-                return name[2:] if name[:2] in ("a/", "b/") else name
-    return ""
+# Loaded by Python's start-up or by an installer's metadata wherever they are on the path; and
+# git's own directory, whose config would run commands when the test patch is applied.
+_STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
+# What the runner imports besides the standard library: a new top-level module of this name
+# in the repository would stand in for it wherever the repository comes first on the path.
+RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
+                            "dgm_report", "exceptiongroup", "tomli"}) | (sys.stdlib_module_names - {"test"})
+_SOURCE_ROOTS = ("src", "lib")  # where a src-layout project's top-level modules live
+WHOLE_PATCH = "(the whole patch: "  # how a verdict names a patch refused as a whole
 
 
 def is_test_path(path: str) -> bool:
     parts = PurePosixPath(path).parts
     name = parts[-1] if parts else ""
     return (
-        bool(_TEST_SETUP.search(path))
+        bool(_TEST_SETUP.search(path)) or bool(_STARTUP.search(path))
         or any(p in ("test", "tests", "testing") for p in parts[:-1])
         or name.startswith("test_") or name.endswith("_test.py")
     )
 
 
+def runner_hazard(change: FileChange) -> bool:
+    """Whether the section could change the test runner rather than the code under test: a
+    symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
+    metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
+    one the runner imports."""
+    if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
+        return True
+    return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
+
+
+def _top_level_module(path: str) -> str:
+    """The module a file makes importable from the repository's root (or its src/ or lib/):
+    `pytest.py` and `pytest/__init__.py` make `pytest`; a namespace package never wins over a
+    real one, so other files make none."""
+    parts = PurePosixPath(path).parts
+    if len(parts) > 1 and parts[0] in _SOURCE_ROOTS:
+        parts = parts[1:]
+    if len(parts) == 2 and parts[1].split(".")[0] == "__init__":
+        return parts[0]
+    name, _, suffix = parts[0].partition(".") if len(parts) == 1 else ("", "", "")
+    return name if suffix.rsplit(".", 1)[-1] in ("py", "pyc", "so", "pyd") else ""
+
+
+def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
+    """The sections of `diff` that are neither runner hazards nor touch a path `dropped` names,
+    byte for byte, and the names of every section left out. A patch git cannot read, or reads
+    otherwise than dgm, is left out whole: its one "dropped path" says why."""
+    try:
+        changes = read_patch(diff)
+    except PatchError as e:
+        return "", [f"{WHOLE_PATCH}{e})"]
+    kept, out = [], []
+    for change in changes:
+        if runner_hazard(change) or any(dropped(path) for path in change.paths):
+            out.append(change.name)
+        else:
+            kept.append(change.text)
+    return "".join(kept), out
+
+
 def drop_test_changes(diff: str, helpers: Collection[str] = ()) -> tuple[str, list[str]]:
-    """The diff without sections touching tests, test set-up or the `helpers` (modules the tests
-    use as helpers), and the paths dropped."""
-    kept, dropped = [], []
-    for path, section in split_files(diff):
-        (dropped if is_test_path(path) or path in helpers else kept).append((path, section))
-    return "".join(section for _, section in kept), [path for path, _ in dropped]
+    """pyfix's rule: the diff without sections touching tests, test set-up or the `helpers`
+    (modules the tests use as helpers), and the names dropped."""
+    return keep_changes(diff, lambda path: is_test_path(path) or path in helpers)
+
+
+def swebench_changes(diff: str, test_patch: str) -> tuple[str, list[str]]:
+    """SWE-bench's rule: the files its test patch changes are reset to the task's version, so the
+    model's changes to them are dropped; every other change is kept (source under `test/` or
+    `testing/` directories, packaging and tool config included), runner hazards aside."""
+    test_files = patch_paths(test_patch)
+    return keep_changes(diff, test_files.__contains__)
+
+
+def patch_paths(diff: str) -> set[str]:
+    """Every name a (trusted) patch touches, e.g. a task's test or gold patch."""
+    return {path for change in read_patch(diff) for path in change.paths}
+
+
+def split_files(diff: str) -> list[tuple[str, str]]:
+    """(path, section text) for each file section of a diff, as git reads it."""
+    return [(change.path, change.text) for change in read_patch(diff)]
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")

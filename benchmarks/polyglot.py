@@ -15,10 +15,10 @@ from pathlib import Path, PurePosixPath
 
 from benchmarks.agent_run import COMMIT
 from benchmarks.grader import GradeResult, keep_logs
-from benchmarks.patches import split_files
+from benchmarks.patches import keep_changes
 from benchmarks.polyglot_layout import Exercise, PolyglotError, find_exercises
 from benchmarks.task_suite import AgentSetup
-from benchmarks.tasks import Task
+from benchmarks.tasks import Task, require_fail_to_pass
 from dgm.errors import DgmError
 
 REPO = "/work/repo"
@@ -79,7 +79,7 @@ class PolyglotSuite:
         raise PolyglotError(f"polyglot suite {self.root} has no exercise for task {task.instance_id}")
 
     def tasks(self) -> list[Task]:
-        return [_task(exercise) for exercise in self.exercises]
+        return [require_fail_to_pass(_task(exercise), exercise.config) for exercise in self.exercises]
 
     def image_for(self, task: Task) -> str:
         """One image for every language; its tag is computed once per process."""
@@ -151,12 +151,8 @@ def solution_changes(exercise: Exercise, diff: str) -> tuple[str, list[str]]:
     """The parts of `diff` that change solution files, and the paths of everything dropped: tests,
     build configuration (even where the config lists it as a solution file) and any other file."""
     build = TOOLCHAINS[exercise.language].build_files
-    kept, dropped = [], []
-    for path, section in split_files(diff):
-        allowed = (path in exercise.solution and PurePosixPath(path).name not in build
-                   and not exercise.is_test(path))
-        (kept if allowed else dropped).append((path, section))
-    return "".join(section for _, section in kept), [path for path, _ in dropped]
+    return keep_changes(diff, lambda path: path not in exercise.solution or PurePosixPath(path).name in build
+                        or exercise.is_test(path))
 
 
 def _task(exercise: Exercise) -> Task:

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.grader import GradeResult, GradingError, keep_logs, verdict
-from benchmarks.patches import drop_test_changes
+from benchmarks.patches import swebench_changes
 from benchmarks.suite import SuiteError
 from benchmarks.swebench_image import TESTBED, instance_image, preflight
 from benchmarks.swebench_log import network_note, no_results_reason
 from benchmarks.task_suite import AgentSetup
-from benchmarks.tasks import Task, TaskFormatError, load_tasks
+from benchmarks.tasks import Task, TaskFormatError, load_tasks, require_fail_to_pass
 
 if TYPE_CHECKING:
     import types
@@ -110,7 +110,7 @@ class SwebenchRepo:
             if instance["log_parser"] not in parsers:
                 raise TaskFormatError(f"{where}: log_parser {instance['log_parser']!r} is not one of swebench's "
                                       f"parsers (e.g. parse_log_pytest, parse_log_django)")
-            tasks.append(_task(instance))
+            tasks.append(require_fail_to_pass(_task(instance), where))
         if not tasks:
             raise TaskFormatError(f"{self.root / repo.CONFIG_FILE}: no task is in a published split")
         return tasks
@@ -154,7 +154,7 @@ class SwebenchRepo:
         grading = swebench_module("swebench.harness.grading")
         spec = utils.make_test_spec({**task.extra, "instance_id": task.instance_id, "repo": task.repo,
                                      "FAIL_TO_PASS": list(task.fail_to_pass), "PASS_TO_PASS": list(task.pass_to_pass)})
-        patch, dropped = drop_test_changes(model_patch)
+        patch, dropped = swebench_changes(model_patch, task.test_patch)
         test_patch = "" if _carries(spec.eval_script, task.test_patch) else task.test_patch
         assets = self.assets(task)
         flat = {path: path.replace("/", "__") for path in assets}

@@ -87,6 +87,14 @@ def _source(value: object, where: str) -> Source | None:
     return Source(kind, location, value.get("setup_patch", ""), value.get("pythonpath", ""))
 
 
+def require_fail_to_pass(task: Task, where: object) -> Task:
+    """`task`, unless it lists no FAIL_TO_PASS test: then the empty patch would resolve it."""
+    if not task.fail_to_pass:
+        raise TaskFormatError(f"{where}: task {task.instance_id} has an empty FAIL_TO_PASS (no test shows the "
+                              "bug, so an empty patch would resolve it)")
+    return task
+
+
 def parse_task(record: object, where: str) -> Task:
     if not isinstance(record, dict):
         raise TaskFormatError(f"{where}: a task must be a JSON object")
@@ -102,7 +110,7 @@ def parse_task(record: object, where: str) -> Task:
     if split not in ("train", "heldout"):
         raise TaskFormatError(f"{where}: field 'split' must be train or heldout, not {split!r}")
     known = set(REQUIRED) | {"source", "environment", "split", "difficulty"}
-    return Task(
+    return require_fail_to_pass(Task(
         instance_id=record["instance_id"], repo=record["repo"], base_commit=record["base_commit"],
         problem_statement=record["problem_statement"], patch=record["patch"],
         test_patch=record["test_patch"],
@@ -112,7 +120,7 @@ def parse_task(record: object, where: str) -> Task:
         environment=str(record.get("environment", "")), split=split,
         difficulty=str(record.get("difficulty", "")),
         extra={k: v for k, v in record.items() if k not in known},
-    )
+    ), where)
 
 
 def iter_tasks(path: Path) -> Iterator[Task]:

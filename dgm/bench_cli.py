@@ -42,6 +42,39 @@ def validate(
         raise DgmError(f"the harness failed on {len(report.problems)} task(s) of {loaded.name}; logs in {logs}")
 
 
+@bench_app.command("grade")
+def grade(
+    suite: str = typer.Option(..., help="a bundled suite name, a suite directory, swebench:PATH or polyglot:PATH"),
+    predictions: Path = typer.Option(..., help="SWE-bench predictions: JSONL or a JSON list of "
+                                               "{instance_id, model_name_or_path, model_patch}"),
+    out: Path = typer.Option(Path("runs/grade"), help="results.json and every grading's logs go here"),
+    workers: int = typer.Option(2, help="containers at once"),
+    timeout: float = typer.Option(900.0, help="seconds per grading"),
+) -> None:
+    """Grade patches made elsewhere (another agent's predictions) on a suite, as dgm grades its own."""
+    from rich.table import Table
+
+    from benchmarks.predictions import grade_predictions, read_predictions
+    from benchmarks.task_suite import load_task_suite
+
+    loaded = load_task_suite(suite)
+    chosen = read_predictions(predictions, {t.instance_id for t in loaded.tasks()})
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        bar = progress.add_task(f"grading {predictions.name} on {loaded.name}", total=len(chosen))
+        results = grade_predictions(loaded, chosen, out, workers=workers, timeout=timeout,
+                                    on_done=lambda result: progress.advance(bar))
+    resolved = sum(r["resolved"] for r in results.values())
+    table = Table(title=f"{loaded.name}: {resolved}/{len(results)} resolved")
+    for column in ("instance", "resolved", "reason", "dropped"):
+        table.add_column(column)
+    for instance_id, r in results.items():
+        table.add_row(instance_id, "[green]yes[/green]" if r["resolved"] else "[red]no[/red]", r["reason"][:70],
+                      ", ".join(r["dropped_paths"])[:60])
+    console.print(table)
+    console.print(f"results: {out / 'results.json'}")
+
+
 @bench_app.command("run")
 def run(
     suite: str = typer.Option("pyfix", help="a bundled suite name, a suite directory, swebench:PATH or polyglot:PATH"),

@@ -354,12 +354,16 @@ class Engine:
         if is_near_duplicate(row.diff, siblings, self.config.mutation.near_duplicate_threshold):
             return self._fail(row, "near-duplicate of a sibling's change")
         try:
-            sha = self.genomes.commit_child(parent.commit_sha, row.diff, f"{row.id}: {row.summary}"[:200], row.created)
+            child = self.genomes.commit_child(parent.commit_sha, row.diff, f"{row.id}: {row.summary}"[:200], row.created)
         except ChildRejected as e:
             return self._fail(row, str(e))
-        self.genomes.keep({row.id: sha})
+        self.genomes.keep({row.id: child.sha})
+        if child.dropped:  # files outside the genome (a scratch reproduce.py) are left out, and said so
+            (log := self.run.logs(row.id, "self_modify")).mkdir(parents=True, exist_ok=True)
+            (log / "dropped_paths.txt").write_text("\n".join(child.dropped) + "\n")
+            self.on_event(f"{row.id}: left out of its commit (outside the genome): {', '.join(child.dropped)}")
         self._check_stop()
-        self.db.update_variant(row.id, status="committed", commit_sha=sha)
+        self.db.update_variant(row.id, status="committed", commit_sha=child.sha)
 
     def _validate(self, row: VariantRow) -> None:
         try:

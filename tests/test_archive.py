@@ -50,8 +50,8 @@ def run(tmp_path):
 
 def test_children_are_commits_whose_git_parent_is_their_parent(run, tmp_path):
     run_dir, repo, db, seed = run
-    child = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 20"), "more steps")
-    grandchild = repo.commit_child(child, _diff("tools/edit.py", "def edit(x):", "def edit(x, y=0):"), "arg")
+    child = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 20"), "more steps").sha
+    grandchild = repo.commit_child(child, _diff("tools/edit.py", "def edit(x):", "def edit(x, y=0):"), "arg").sha
     assert repo.parents(child) == [seed] and repo.parents(grandchild) == [child]
     out = repo.checkout(grandchild, tmp_path / "out")
     assert (out / "agent" / "loop.py").read_text().startswith("STEPS = 20")
@@ -76,7 +76,7 @@ def test_threads_commit_children_at_once(run):
     lock = threading.Lock()
 
     def commit(i: int) -> None:
-        sha = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", f"STEPS = {100 + i}"), f"child {i}")
+        sha = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", f"STEPS = {100 + i}"), f"child {i}").sha
         with lock:
             shas.append(sha)
 
@@ -154,7 +154,7 @@ def test_near_duplicates_and_novelty():
 
 def test_the_check_passes_on_agreement_and_names_each_disagreement(run):
     run_dir, repo, db, seed = run
-    child = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 20"), "more steps")
+    child = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 20"), "more steps").sha
     db.add_variant("child", "seed", 1, "admitted", child)
     db.plan_evaluations("child", ["t1", "t2"], 0)
     db.finish_evaluation("child", "t1", True, 1, 0, "submitted", "")
@@ -166,7 +166,7 @@ def test_the_check_passes_on_agreement_and_names_each_disagreement(run):
                                   "it; `dgm resume` adds it)"]
     repo.keep({"seed": seed, "child": child})
     assert check_run(run_dir) == []
-    orphan = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 30"), "orphan")
+    orphan = repo.commit_child(seed, _diff("agent/loop.py", "STEPS = 10", "STEPS = 30"), "orphan").sha
     db.add_variant("ghost", "seed", 1, "admitted", "0" * 40)
     db.update_variant("child", score=0.9)
     problems = check_run(run_dir)

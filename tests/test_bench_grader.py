@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 
 from benchmarks.grader import grade
+from benchmarks.pytest_runner import read_report
 
 # Makes every test report "passed": the exploit that fooled the SWE-bench harness.
 CONFTEST_EXPLOIT = """diff --git a/conftest.py b/conftest.py
@@ -52,3 +54,35 @@ def test_a_patch_that_does_not_apply_is_reported_as_such(pyfix, pyfix_image, inf
     result = grade(inflection_task, bogus, pyfix, pyfix_image, log_dir=tmp_path)
     assert not result.applied and not result.resolved
     assert result.reason == "the model patch did not apply"
+
+
+def _line(key: str, test: str, when: str, outcome: str, **extra) -> str:
+    return f"{key} " + json.dumps({"id": test, "when": when, "outcome": outcome, "duration": 0.1, **extra})
+
+
+def test_the_report_counts_only_keyed_lines_and_combines_each_tests_phases():
+    key = "k" * 32
+    lines = [_line(key, "t::a", "setup", "passed"), _line(key, "t::a", "call", "passed"),
+             _line(key, "t::a", "teardown", "passed"),
+             _line("forged", "t::b", "call", "passed"),  # no key: ignored
+             _line(key, "t::b", "setup", "passed"), _line(key, "t::b", "call", "failed", message="boom"),
+             _line(key, "t::b", "teardown", "passed"),
+             _line(key, "t::c", "setup", "skipped"), _line(key, "t::c", "teardown", "passed"),
+             _line(key, "t::d", "setup", "passed"), _line(key, "t::d", "call", "passed"),
+             _line(key, "t::d", "subtest", "passed"), _line(key, "t::d", "subtest", "failed"),
+             _line(key, "t::d", "teardown", "passed"),
+             _line(key, "t::e", "setup", "passed")]  # its process ended mid-test
+    report = read_report("\n".join(["noise", *lines]), key)
+    assert not report.void
+    assert report.outcomes == {"t::a": "passed", "t::b": "failed", "t::c": "skipped", "t::d": "failed", "t::e": "failed"}
+    assert report.messages["t::b"] == "boom" and "did not finish" in report.messages["t::e"]
+
+
+def test_a_phase_reported_twice_or_a_runner_changed_voids_the_report():
+    key = "k" * 32
+    twice = [_line(key, "t::a", "setup", "passed"), _line(key, "t::a", "call", "failed"),
+             _line(key, "t::a", "call", "passed")]
+    assert "reported twice" in read_report("\n".join(twice), key).void
+    changed = [_line(key, "t::a", "setup", "passed", tampered=["TestReport.from_item_and_call"])]
+    assert "runner was changed" in read_report("\n".join(changed), key).void
+    assert "not the plugin's" in read_report(f"{key} {{not json", key).void

@@ -125,7 +125,7 @@ def test_git_gc_prune_now_keeps_every_variant(run_dir):
     repo, db = GenomeRepo(run_dir / "genome.git"), RunDB(run_dir / "run.db")
     seed = db.variant("seed").commit_sha
     text = (SEED_SOURCE / "agent" / "smoke_test.py").read_text()
-    child = repo.commit_child(seed, _append_line("agent/smoke_test.py", text, "# child"), "child")
+    child = repo.commit_child(seed, _append_line("agent/smoke_test.py", text, "# child"), "child").sha
     db.add_variant("v1-1", "seed", 1, "committed", child)
     hold_variants(db, repo)
     subprocess.run(["git", "gc", "--prune=now", "-q"], cwd=run_dir / "genome.git", check=True)
