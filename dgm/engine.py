@@ -489,8 +489,10 @@ class Engine:
 
     def _cache_key(self, row: VariantRow, task_id: str) -> str:
         task = self.tasks[task_of(task_id)]
+        agent = self.config.agent
         settings = {"sandbox_image": self.sandbox_image, "model": self.config.model.name, "policy": self.policy,
-                    "env": self._agent_env(self.policy), "args": self._agent_args(), "limits": str(self._limits())}
+                    "env": self._agent_env(self.policy), "args": self._agent_args(agent.max_steps, agent.timeout),
+                    "limits": str(self._limits(agent.timeout))}
         return entry_key(self.genomes.repo.git.rev_parse(f"{row.commit_sha}^{{tree}}"), task,
                          self.suite.image_for(task), settings)
 
