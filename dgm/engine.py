@@ -39,7 +39,7 @@ from dgm.gateway import BudgetExceeded, Gateway, UpstreamConfig, spent_in_log
 from dgm.gi_mutator import MutationError
 from dgm.run_dir import RunDir
 from dgm.self_modify import gi_modify, self_modify
-from dgm.stages import StagePlan, plan_stages, score
+from dgm.stages import StagePlan, plan_stages, read_stage_lists, score
 from sandbox.container import Limits
 from sandbox.image import ensure_sandbox_image
 from sandbox.live import remove_all
@@ -74,7 +74,7 @@ class Engine:
             [t for t, task in self.tasks.items() if task.split != "heldout"],
             [t for t, task in self.tasks.items() if task.split == "heldout"],
             config.evaluation.stage_sizes, config.evaluation.stage_thresholds, config.run.seed,
-            config.evaluation.heldout_size)
+            config.evaluation.heldout_size, read_stage_lists(config.evaluation.stage_lists))
         self.policy, self.mutation = uses_model(config)
         self.stop_reason = ""
         self._stopping = threading.Event()
