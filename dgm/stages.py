@@ -33,9 +33,8 @@ class StagePlan:
         return self.full if stage >= len(self.stages) else self.stages[stage]
 
     def goes_on(self, stage: int, score: float) -> bool:
-        """DGM's gate: resolved ≥ threshold × n on the stage's n tasks (score = resolved / n); the
-        tolerance keeps 3 of 10 at threshold 0.3 from failing on 0.3 × 10 = 3.0000000000000004."""
-        return stage < len(self.thresholds) and score >= self.thresholds[stage] - 1e-9
+        """DGM's gate: resolved ≥ threshold × n on the stage's n tasks (score = resolved / n)."""
+        return stage < len(self.thresholds) and score >= self.thresholds[stage]
 
 
 def read_stage_lists(entries: Sequence[Sequence[str] | str]) -> list[list[str]]:
