@@ -41,12 +41,13 @@ IGNORED = ("build/", "target/", "Cargo.lock", "__pycache__/", "node_modules/", "
 # Each phase is announced as it starts; the first that fails ends the run with its exit code.
 GRADE_SCRIPT = """set -u
 mkdir -p /work/out && cd {repo}
+{prepare}
 if [ -s /work/task/model.patch ]; then
   git apply --whitespace=nowarn /work/task/model.patch >>/work/out/apply.log 2>&1 \\
     || patch --batch --fuzz=5 -p1 -i /work/task/model.patch >>/work/out/apply.log 2>&1 || exit {apply_failed}
 fi
 timeout -k 10 {seconds} bash -c {phases}
-echo "[dgm] ended $?"
+code=$?; echo "[dgm] ended $code"; exit $code
 """
 PHASE = """printf '\\n[dgm] {phase}\\n'
 {command} || exit $?
@@ -104,7 +105,8 @@ class PolyglotSuite:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in TOOLCHAIN_ENV.items())
         return AgentSetup(
             repo_setup=f"""export {exports}
-cd {repo} && git init -q && printf '%s\\n' {" ".join(IGNORED)} >> .git/info/exclude
+{TOOLCHAINS[exercise.language].prepare}
+cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))} >> .git/info/exclude
 {COMMIT} base
 """,
             inputs={repo: exercise.agent_files()},
@@ -124,7 +126,8 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(IGNORED)} >> .git/info/excl
             return GradeResult(resolved=False, applied=True, reason=offline, **base)
         seconds = max(1, min(TEST_SECONDS, int(timeout) - SETUP_SECONDS))
         repo = exercise_dir(exercise)
-        script = GRADE_SCRIPT.format(repo=repo, apply_failed=APPLY_FAILED, seconds=seconds,
+        script = GRADE_SCRIPT.format(repo=repo, prepare=TOOLCHAINS[exercise.language].prepare,
+                                     apply_failed=APPLY_FAILED, seconds=seconds,
                                      phases=shlex.quote(phases_script(exercise)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
@@ -138,7 +141,8 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(IGNORED)} >> .git/info/excl
         output = result.stdout + result.stderr
         phases = _PHASE.findall(result.stdout)
         ended = _ENDED.findall(result.stdout)
-        resolved = result.reason == "exit" and ended == ["0"] and phases[-1:] == ["tests"]
+        # the graded code shares stdout: a forged "ended 0" beside the real line resolves nothing
+        resolved = result.reason == "exit" and result.exit_code == 0 and ended == ["0"] and phases[-1:] == ["tests"]
         # the exit code is the verdict, so every test file shares it
         outcomes = {test: "passed" if resolved else "failed" for test in exercise.tests} if ended else {}
         keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": output,
@@ -152,7 +156,7 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(IGNORED)} >> .git/info/excl
             return GradeResult(resolved=False, applied=applied, reason=reason, **base)
         if resolved:
             return GradeResult(resolved=True, applied=True, reason="resolved", **base)
-        reason = failure_reason(TOOLCHAINS[exercise.language], phases[-1] if phases else "tests", int(ended[0]),
+        reason = failure_reason(TOOLCHAINS[exercise.language], phases[-1] if phases else "tests", int(ended[-1]),
                                 output, seconds)
         return GradeResult(resolved=False, applied=True, reason=reason, **base)
 

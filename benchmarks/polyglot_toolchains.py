@@ -13,16 +13,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The jars a Java exercise may use (Debian's junit5, libassertj-core-java and libandroid-json-java)
+# The jars a Java exercise may use (Debian's junit5, libassertj-core-java and libandroid-json-java),
 # by the Gradle coordinates its build.gradle names them with.
+_JARS = "/usr/share/java/"
 JAVA_JARS = {
-    "org.junit": "",  # the console launcher's standalone jar holds JUnit itself
-    "org.junit.jupiter:junit-jupiter": "",
-    "org.assertj:assertj-core": "/usr/share/java/assertj-core.jar:/usr/share/java/byte-buddy.jar",
-    "org.json:json": "/usr/share/java/android-json.jar",
+    "org.junit.jupiter:junit-jupiter": ("junit-jupiter-api.jar", "junit-jupiter-params.jar", "apiguardian-api.jar",
+                                        "opentest4j.jar", "junit-platform-commons.jar"),
+    "org.assertj:assertj-core": ("assertj-core.jar", "byte-buddy.jar"),
+    "org.json:json": ("com.android.json.jar",),
 }
-JAVA_CLASSPATH = ":".join(dict.fromkeys(p for jars in JAVA_JARS.values() for p in jars.split(":") if p))
-JUNIT_CONSOLE = "/usr/share/java/junit-platform-console-standalone.jar"
+JAVA_CLASSPATH = ":".join(_JARS + jar for jars in JAVA_JARS.values() for jar in jars)
+JUNIT_CONSOLE = _JARS + "junit-platform-console-standalone.jar"
 _GRADLE_DEPENDENCY = re.compile(r"""^\s*\w*[Ii]mplementation\s+(?:platform\()?["']([^:"']+:[^:"']+)""", re.M)
 # The Exercism preset is on npm only; Debian's babel has preset-env, which it wraps.
 EXERCISM_BABEL_PRESET = re.compile(r"""(["'])@exercism/babel-preset-javascript\1""")
@@ -38,6 +39,7 @@ class Toolchain:
     test: str
     build: str = ""
     configure: str = ""
+    prepare: str = ""  # run untimed before the phases, and before the agent starts
     # what makes a failure "missing dependency" rather than a compile error
     missing: tuple[str, ...] = ()
     counts: Callable[[str], tuple[int, int] | None] = lambda output: None  # (failed, total)
@@ -105,6 +107,7 @@ TOOLCHAINS = {
         test='python -m pytest -q -p no:cacheprovider -o addopts="" {tests}',
         missing=(r"ModuleNotFoundError: No module named '[^']+'",), counts=_pytest_counts),
     "go": Toolchain(
+        prepare='mkdir -p "$GOCACHE" && cp -r /opt/go-cache/. "$GOCACHE"',  # the image's warm build cache
         build="go test -count=1 -run '^$' ./...",  # compiles the tests, runs none
         test="go test -count=1 -v ./...",
         missing=(r"no required module provides package \S+", r"cannot find module providing package \S+",
@@ -124,9 +127,9 @@ TOOLCHAINS = {
                  r"fatal error: \S+: No such file or directory"),
         counts=_catch_counts),
     "java": Toolchain(
-        build=f"mkdir -p /tmp/classes && javac -encoding UTF-8 -nowarn -d /tmp/classes "
-              f"-cp {JUNIT_CONSOLE}:{JAVA_CLASSPATH} $(find src -name '*.java')",
-        test=f"java -jar {JUNIT_CONSOLE} -cp /tmp/classes:{JAVA_CLASSPATH} --scan-class-path "
+        build=f"mkdir -p /tmp/classes && javac -encoding UTF-8 -nowarn -d /tmp/classes -cp {JAVA_CLASSPATH} "
+              "$(find src -name '*.java')",
+        test=f"java -jar {JUNIT_CONSOLE} execute -cp /tmp/classes:{JAVA_CLASSPATH} --scan-class-path /tmp/classes "
              "--disable-banner --details=tree --disable-ansi-colors",
         missing=(r"error: package \S+ does not exist",),
         counts=_junit_counts, enable_tests=_java_enable),
@@ -151,7 +154,7 @@ def offline_problem(language: str, files: dict[str, str]) -> str | None:
     if language != "java" or "build.gradle" not in files:
         return None
     unknown = [d for d in _GRADLE_DEPENDENCY.findall(files["build.gradle"])
-               if d not in JAVA_JARS and not d.startswith("org.junit:")]
+               if d not in JAVA_JARS and d != "org.junit:junit-bom"]
     if unknown:
         return (f"cannot run offline: build.gradle needs {', '.join(unknown)}, which Debian does not package "
                 f"(the image has JUnit 5, AssertJ and org.json)")
