@@ -30,7 +30,7 @@ TOOLCHAINS = (
     "g++", "cmake", "make", "libboost-date-time-dev",
     "golang-go",
     "rustc", "cargo",
-    "default-jdk-headless", "junit5", "libassertj-core-java", "libandroid-json-java",  # org.json
+    "default-jdk-headless", "junit5", "libassertj-core-java",
     "nodejs", "jest", "node-babel7",
 )
 # libcst needs pyyaml-ft on Python 3.13 (trixie's), and `pip download` on the host does not follow

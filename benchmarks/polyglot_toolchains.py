@@ -13,14 +13,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# The jars a Java exercise may use (Debian's junit5, libassertj-core-java and libandroid-json-java),
-# by the Gradle coordinates its build.gradle names them with.
+# The jars a Java exercise may use (Debian's junit5 and libassertj-core-java), by the Gradle
+# coordinates its build.gradle names them with, and what else exercises ask for that Debian lacks.
 _JARS = "/usr/share/java/"
 JAVA_JARS = {
     "org.junit.jupiter:junit-jupiter": ("junit-jupiter-api.jar", "junit-jupiter-params.jar", "apiguardian-api.jar",
                                         "opentest4j.jar", "junit-platform-commons.jar"),
     "org.assertj:assertj-core": ("assertj-core.jar", "byte-buddy.jar"),
-    "org.json:json": ("com.android.json.jar",),
+}
+JAVA_MISSING = {
+    "io.reactivex.rxjava2:rxjava": "Debian does not package RxJava 2",
+    "org.json:json": "Debian packages only Android's org.json, whose JSONException is a checked exception "
+                     "the tests do not catch",
 }
 JAVA_CLASSPATH = ":".join(_JARS + jar for jars in JAVA_JARS.values() for jar in jars)
 JUNIT_CONSOLE = _JARS + "junit-platform-console-standalone.jar"
@@ -156,8 +160,8 @@ def offline_problem(language: str, files: dict[str, str]) -> str | None:
     unknown = [d for d in _GRADLE_DEPENDENCY.findall(files["build.gradle"])
                if d not in JAVA_JARS and d != "org.junit:junit-bom"]
     if unknown:
-        return (f"cannot run offline: build.gradle needs {', '.join(unknown)}, which Debian does not package "
-                f"(the image has JUnit 5, AssertJ and org.json)")
+        why = "; ".join(JAVA_MISSING.get(d, f"the image has no {d}") for d in unknown)
+        return f"cannot run offline: build.gradle needs {', '.join(unknown)} ({why})"
     return None
 
 

@@ -39,7 +39,7 @@ def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tm
     assert "gold resolved 7/7 (100 %), empty resolved 0/7 (0 %)" in " ".join(result.stdout.split())
     for task in suite.tasks():
         gold = (tmp_path / task.instance_id / "gold" / "test_output.txt").read_text()
-        assert "[dgm] tests\n" in gold and gold.endswith("[dgm] ended 0\n"), task.instance_id
+        assert "[dgm] tests\n" in gold and "[dgm] ended 0\n" in gold, task.instance_id
         empty = (tmp_path / task.instance_id / "empty" / "test_output.txt").read_text()
         assert "[dgm] ended 0" not in empty and "[dgm] ended 124" not in empty, task.instance_id
     java = (tmp_path / "polyglot__java__vowel-count" / "gold" / "test_output.txt").read_text()
@@ -116,8 +116,8 @@ def test_a_java_exercise_needing_a_library_debian_lacks_says_it_cannot_run_offli
     task = suite.tasks()[0]
     result = suite.grade(task, task.patch, log_dir=tmp_path / "log", timeout=400, run_id="test-polyglot")
     assert not result.resolved
-    assert result.reason == ("cannot run offline: build.gradle needs io.reactivex.rxjava2:rxjava, which Debian "
-                             "does not package (the image has JUnit 5, AssertJ and org.json)")
+    assert result.reason == ("cannot run offline: build.gradle needs io.reactivex.rxjava2:rxjava (Debian does not "
+                             "package RxJava 2)")
 
 
 def test_the_agent_solves_an_exercise_without_ever_seeing_its_tests(suite, tmp_path):
