@@ -74,6 +74,7 @@ def ensure_polyglot_image(*, log: Log | None = None) -> str:
     base = ensure_debian_base((*DEBIAN_PACKAGES, *TOOLCHAINS), log, release=RELEASE)
     requirements = [line.strip() for line in REQUIREMENTS.read_text().splitlines()
                     if line.strip() and not line.startswith("#")] + list(PYTHON_313_WHEELS)
+    # the crates' manifest and lock are in the context for the tag: they decide what is vendored
     context = {"requirements.txt": REQUIREMENTS, "cargo-config.toml": CARGO_CONFIG.encode(),
                "crates.lock": CRATES / "Cargo.lock", "crates.toml": CRATES / "Cargo.toml",
                **{f"go-warm/{name}": text for name, text in GO_WARM.items()}}

@@ -7,6 +7,7 @@ evolves on a mixed-language suite with the scripted model."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -29,6 +30,18 @@ def suite():
     suite = load_polyglot_suite(TREE)
     suite.image_for(suite.tasks()[0])  # built (or found) once, before any timed command
     return suite
+
+
+def test_the_image_has_toolchains_new_enough_for_every_reference(suite):
+    from sandbox.container import Limits, Sandbox
+
+    versions = "go version; rustc --version; javac -version 2>&1; node --version; g++ --version | head -1"
+    with Sandbox(suite.image_for(suite.tasks()[0]), ["bash", "-c", versions], run_id="test-polyglot",
+                 limits=Limits(timeout=120)) as box:
+        out = box.run().stdout
+    go, rust, java, node = (tuple(map(int, re.search(pattern, out).groups())) for pattern in (
+        r"go(\d+)\.(\d+)", r"rustc (\d+)\.(\d+)", r"javac (\d+)", r"v(\d+)\."))
+    assert go >= (1, 21) and rust >= (1, 80) and java >= (17,) and node >= (18,), out
 
 
 def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tmp_path):

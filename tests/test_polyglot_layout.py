@@ -16,6 +16,7 @@ import pytest
 from benchmarks.polyglot import TOOLCHAINS, load_polyglot_suite, solution_changes
 from benchmarks.polyglot_layout import LANGUAGES, PolyglotError, file_diff
 from benchmarks.task_suite import load_task_suite
+from sandbox.debian_base import release_sources
 from tests.runs import dgm
 
 TREE = Path(__file__).resolve().parent / "fixtures" / "polyglot"
@@ -168,3 +169,13 @@ def test_an_exercise_without_instructions_or_config_is_refused(tree):
     shutil.rmtree(exercise / ".meta")
     with pytest.raises(PolyglotError, match="rotate-list: exercise has no .meta/config.json"):
         load_polyglot_suite(tree)
+
+
+def test_the_polyglot_base_moves_the_hosts_mirror_entries_to_trixie():
+    host = ["deb http://deb.debian.org/debian bookworm main",
+            "deb http://deb.debian.org/debian-security/ bookworm-security main",
+            "deb http://deb.debian.org/debian bookworm-updates main"]
+    assert release_sources(host, "bookworm", "trixie") == [
+        "deb http://deb.debian.org/debian trixie main",
+        "deb http://deb.debian.org/debian-security/ trixie-security main",
+        "deb http://deb.debian.org/debian trixie-updates main"]
