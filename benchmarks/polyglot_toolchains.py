@@ -55,8 +55,10 @@ def _sum(pattern: str, output: str) -> int:
 
 
 def _pytest_counts(output: str) -> tuple[int, int] | None:
-    failed = _sum(r"(\d+) failed", output) + _sum(r"(\d+) errors?\b", output)
-    passed = _sum(r"(\d+) passed", output)
+    summaries = re.findall(r"^.*\b\d+ (?:passed|failed|errors?)\b.* in [\d.]+s\b.*$", output, re.M)
+    last = summaries[-1] if summaries else ""  # pytest's own summary, not a test's printout
+    failed = _sum(r"(\d+) failed", last) + _sum(r"(\d+) errors?\b", last)
+    passed = _sum(r"(\d+) passed", last)
     return (failed, failed + passed) if failed + passed else None
 
 
