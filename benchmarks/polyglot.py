@@ -171,7 +171,7 @@ def solution_changes(exercise: Exercise, diff: str) -> tuple[str, list[str]]:
     of everything dropped."""
     kept, dropped = [], []
     for path, section in split_files(diff):
-        allowed = path in exercise.solution or (_NEW_FILE.search(section) and exercise.is_new_class(path))
+        allowed = path in exercise.solution or (exercise.is_new_class(path) and bool(_NEW_FILE.search(section)))
         (kept if allowed else dropped).append((path, section))
     return "".join(section for _, section in kept), [path for path, _ in dropped]
 
