@@ -76,8 +76,9 @@ class PolyglotSuite:
     name: str
     root: Path
     exercises: tuple[Exercise, ...]
-    # Some exercises' tests pass on the stub (Go's counter, ledger and markdown test provided
-    # code): inherent to the benchmark, so `dgm bench validate` lists them as free.
+    # Some exercises' tests pass on the stub (the refactoring exercises, such as Go's counter,
+    # ledger and markdown, give working code): inherent to the benchmark, so `dgm bench validate`
+    # lists them as free.
     empty_patch_may_resolve = True
 
     def exercise(self, task: Task) -> Exercise:
