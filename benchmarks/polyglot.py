@@ -11,17 +11,18 @@ import re
 import shlex
 import threading
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from benchmarks.agent_run import COMMIT
 from benchmarks.grader import GradeResult, keep_logs
 from benchmarks.patches import keep_changes
 from benchmarks.polyglot_layout import Exercise, PolyglotError, find_exercises
+from benchmarks.polyglot_toolchains import TOOLCHAINS, failure_reason, offline_problem
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, require_fail_to_pass
 from dgm.errors import DgmError
 
-REPO = "/work/repo"
+WORKDIR = "/work/polyglot"  # the exercise is WORKDIR/<its name>: C++ builds take names from it
 APPLY_FAILED = 91
 HELDOUT_ONE_IN = 5  # about a fifth of the exercises form the held-out split
 # A solution that loops forever fails at this limit (or sooner, if the grading's own limit is
@@ -35,35 +36,38 @@ TOOLCHAIN_ENV = {
     "GOPATH": "/tmp/go", "CARGO_HOME": "/tmp/cargo", "CARGO_TARGET_DIR": "/tmp/cargo-target",
     "CARGO_NET_OFFLINE": "true",
 }
+IGNORED = ("build/", "target/", "Cargo.lock", "__pycache__/", "node_modules/", "*.class")
 
-
-@dataclass(frozen=True)
-class Toolchain:
-    test_command: str  # shell run in the exercise; exit 0 = every test passed. {tests}: the test files
-    build_files: tuple[str, ...]  # build configuration, which a graded patch may not change
-
-
-# The commands aider's benchmark runs; Rust and C++ exercises mark tests to skip until enabled.
-TOOLCHAINS = {
-    "python": Toolchain('python -m pytest -q -p no:cacheprovider -o addopts="" {tests}', ()),
-    "go": Toolchain("go test ./...", ("go.mod", "go.sum")),
-    "rust": Toolchain("cargo test --offline -- --include-ignored", ("Cargo.toml", "Cargo.lock", "build.rs")),
-    "cpp": Toolchain('cmake -S . -B /tmp/build -G "Unix Makefiles" -DEXERCISM_RUN_ALL_TESTS=1 >/dev/null '
-                     "&& make -C /tmp/build", ("CMakeLists.txt",)),
-}
-
+# Each phase is announced as it starts; the first that fails ends the run with its exit code.
 GRADE_SCRIPT = """set -u
 mkdir -p /work/out && cd {repo}
+{prepare}
 if [ -s /work/task/model.patch ]; then
   git apply --whitespace=nowarn /work/task/model.patch >>/work/out/apply.log 2>&1 \\
     || patch --batch --fuzz=5 -p1 -i /work/task/model.patch >>/work/out/apply.log 2>&1 || exit {apply_failed}
 fi
-timeout -k 10 {seconds} bash -c {test}
-code=$?
-echo "[dgm] tests exited $code"
-[ "$code" -eq 0 ]
+timeout -k 10 {seconds} bash -c {phases}
+code=$?; echo "[dgm] ended $code"; exit $code
 """
-_EXITED = re.compile(r"^\[dgm\] tests exited (\d+)$", re.M)
+PHASE = """printf '\\n[dgm] {phase}\\n'
+{command} || exit $?
+"""
+_PHASE = re.compile(r"^\[dgm\] (configure|build|tests)$", re.M)
+_ENDED = re.compile(r"^\[dgm\] ended (\d+)$", re.M)
+
+
+def exercise_dir(exercise: Exercise) -> str:
+    return f"{WORKDIR}/{exercise.name}"
+
+
+def phases_script(exercise: Exercise) -> str:
+    """The toolchain's configure, build and test commands for `exercise`, as one shell script."""
+    toolchain = TOOLCHAINS[exercise.language]
+    names = {"tests": " ".join(shlex.quote(t) for t in exercise.tests),
+             "solution": " ".join(shlex.quote(s) for s in exercise.solution if s.endswith(".py")),
+             "name": shlex.quote(exercise.name)}
+    steps = [("configure", toolchain.configure), ("build", toolchain.build), ("tests", toolchain.test)]
+    return "".join(PHASE.format(command=command.format(**names), phase=phase) for phase, command in steps if command)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,10 @@ class PolyglotSuite:
     name: str
     root: Path
     exercises: tuple[Exercise, ...]
+    # Some exercises' tests pass on the stub (the refactoring exercises, such as Go's counter,
+    # ledger and markdown, give working code): inherent to the benchmark, so `dgm bench validate`
+    # lists them as free.
+    empty_patch_may_resolve = True
 
     def exercise(self, task: Task) -> Exercise:
         for exercise in self.exercises:
@@ -92,29 +100,38 @@ class PolyglotSuite:
             return _image
 
     def agent_setup(self, task: Task) -> AgentSetup:
+        exercise = self.exercise(task)
+        repo = exercise_dir(exercise)
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in TOOLCHAIN_ENV.items())
         return AgentSetup(
             repo_setup=f"""export {exports}
-cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__/ >> .git/info/exclude
+{TOOLCHAINS[exercise.language].prepare}
+cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))} >> .git/info/exclude
 {COMMIT} base
 """,
-            inputs={REPO: self.exercise(task).agent_files()},
-            repo=REPO,
+            inputs={repo: exercise.agent_files()},
+            repo=repo,
         )
 
     def grade(self, task: Task, model_patch: str, *, log_dir: Path, timeout: float, run_id: str) -> GradeResult:
         from sandbox.container import Limits, Sandbox
 
         exercise = self.exercise(task)
-        toolchain = TOOLCHAINS[exercise.language]
         patch, dropped = solution_changes(exercise, model_patch)
-        tests = " ".join(shlex.quote(t) for t in exercise.tests)
+        base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped))
+        files = exercise.graded_files()
+        offline = offline_problem(exercise.language, files)
+        if offline:
+            keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": offline})
+            return GradeResult(resolved=False, applied=True, reason=offline, **base)
         seconds = max(1, min(TEST_SECONDS, int(timeout) - SETUP_SECONDS))
-        script = GRADE_SCRIPT.format(repo=REPO, apply_failed=APPLY_FAILED, seconds=seconds,
-                                     test=shlex.quote(toolchain.test_command.format(tests=tests)))
+        repo = exercise_dir(exercise)
+        script = GRADE_SCRIPT.format(repo=repo, prepare=TOOLCHAINS[exercise.language].prepare,
+                                     apply_failed=APPLY_FAILED, seconds=seconds,
+                                     phases=shlex.quote(phases_script(exercise)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
-            box.put(REPO, exercise.files())
+            box.put(repo, files)
             box.put("/work/task", {"model.patch": patch})
             result = box.run()
             try:
@@ -122,25 +139,26 @@ cd {REPO} && git init -q && printf '%s\\n' build/ target/ Cargo.lock __pycache__
             except DgmError:
                 apply_log = ""
         output = result.stdout + result.stderr
-        exits = _EXITED.findall(result.stdout)  # the script's own line is the last one
-        exited = exits[-1] if exits else None
-        resolved = result.reason == "exit" and result.exit_code == 0
+        phases = _PHASE.findall(result.stdout)
+        ended = _ENDED.findall(result.stdout)
+        # the graded code shares stdout: a forged "ended 0" beside the real line resolves nothing
+        resolved = result.reason == "exit" and result.exit_code == 0 and ended == ["0"] and phases[-1:] == ["tests"]
         # the exit code is the verdict, so every test file shares it
-        outcomes = {test: "passed" if resolved else "failed" for test in exercise.tests} if exited else {}
+        outcomes = {test: "passed" if resolved else "failed" for test in exercise.tests} if ended else {}
         keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": output,
                             "apply.log": apply_log, "outcomes.json": json.dumps(outcomes, indent=1)})
-        base = dict(instance_id=task.instance_id, dropped_paths=tuple(dropped), duration=result.duration,
-                    fail_to_pass=outcomes)
+        base.update(duration=result.duration, fail_to_pass=outcomes)
         if result.reason != "exit":
             return GradeResult(resolved=False, applied=True, reason=f"grading ended by {result.reason}", **base)
-        if not exited and result.exit_code == APPLY_FAILED:
-            return GradeResult(resolved=False, applied=False, reason="the model patch did not apply", **base)
+        if not ended:
+            applied = result.exit_code != APPLY_FAILED
+            reason = "the model patch did not apply" if not applied else f"grading failed (exit {result.exit_code})"
+            return GradeResult(resolved=False, applied=applied, reason=reason, **base)
         if resolved:
             return GradeResult(resolved=True, applied=True, reason="resolved", **base)
-        if exited == "124":
-            return GradeResult(resolved=False, applied=True, reason=f"the tests ran past {seconds} s", **base)
-        return GradeResult(resolved=False, applied=True,
-                           reason=f"the {exercise.language} tests failed (exit {exited or result.exit_code})", **base)
+        reason = failure_reason(TOOLCHAINS[exercise.language], phases[-1] if phases else "tests", int(ended[-1]),
+                                output, seconds)
+        return GradeResult(resolved=False, applied=True, reason=reason, **base)
 
 
 _image: str | None = None
@@ -148,11 +166,12 @@ _image_lock = threading.Lock()
 
 
 def solution_changes(exercise: Exercise, diff: str) -> tuple[str, list[str]]:
-    """The parts of `diff` that change solution files, and the paths of everything dropped: tests,
-    build configuration (even where the config lists it as a solution file) and any other file."""
-    build = TOOLCHAINS[exercise.language].build_files
-    return keep_changes(diff, lambda path: path not in exercise.solution or PurePosixPath(path).name in build
-                        or exercise.is_test(path))
+    """The parts of `diff` that change the solution files `.meta/config.json` lists (Rust's
+    `Cargo.toml` among them), as DGM grades them, or add a Java class beside them, and the paths
+    of everything dropped (runner hazards too)."""
+    pristine = exercise.files()
+    return keep_changes(diff, lambda path: not (
+        path in exercise.solution or (exercise.is_new_class(path) and path not in pristine)))
 
 
 def _task(exercise: Exercise) -> Task:

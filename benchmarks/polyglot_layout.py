@@ -1,20 +1,33 @@
 """Reading aider's polyglot-benchmark layout: `<lang>/exercises/practice/<name>/`, whose
 `.meta/config.json` names the solution, test and example (reference solution) files and whose
-`.docs/instructions.md` (+ `instructions.append.md`) is the problem statement."""
+`.docs/` (introduction, instructions, appendix) is the problem statement."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from benchmarks.patches import is_test_path
+from benchmarks.polyglot_toolchains import TOOLCHAINS, adapt_config
+from benchmarks.real_fixes import file_diff
 from benchmarks.suite import SuiteError
 
-LANGUAGES = {"cpp": "C++", "go": "Go", "python": "Python", "rust": "Rust"}  # directory -> name
+LANGUAGES = {"cpp": "C++", "go": "Go", "java": "Java", "javascript": "JavaScript", "python": "Python",
+             "rust": "Rust"}  # directory -> name
 PRACTICE = Path("exercises", "practice")
+# Gradle's wrapper (a script and a jar): the Java tests run without Gradle, so it is left out.
+GRADLE_WRAPPER = ("gradlew", "gradlew.bat", "gradle/")
+# Aider's words after the statement, with the solution files; the sentence after is dgm's.
+ADDENDUM = """####
+
+Use the above instructions to modify the supplied files: {files}
+Don't change the names of existing functions or classes, as they may be referenced from other code like unit tests, etc.
+Only use standard libraries, don't suggest installing any packages.
+
+The tests are not in the repository while you work; they are put back and run once you submit.
+"""
 
 
 class PolyglotError(SuiteError):
@@ -40,17 +53,25 @@ class Exercise:
 
     def files(self) -> dict[str, str]:
         """The exercise as its tests run it: every file but the hidden `.meta/` and `.docs/` (the
-        reference solution and the statement) and other dot-directories at its top."""
+        reference solution and the statement), other dot-directories at its top and Gradle's
+        wrapper; configuration that names npm-only packages adapted to the image's."""
         files = {}
         for path in sorted(p for p in self.directory.rglob("*") if p.is_file()):
             rel = path.relative_to(self.directory)
-            if len(rel.parts) > 1 and rel.parts[0].startswith("."):
+            name = rel.as_posix()
+            if len(rel.parts) > 1 and rel.parts[0].startswith(".") or name.startswith(GRADLE_WRAPPER):
                 continue
             try:
-                files[rel.as_posix()] = path.read_text()
+                files[name] = adapt_config(self.language, name, path.read_text())
             except UnicodeDecodeError as e:
                 raise PolyglotError(f"{path}: not UTF-8 text ({e.reason}); exercises are text files") from e
         return files
+
+    def graded_files(self) -> dict[str, str]:
+        """The exercise as grading runs it: its test files with every test switched on (aider's
+        rewrites: Java's `@Disabled` removed, JavaScript's `xtest` made `test`)."""
+        enable = TOOLCHAINS[self.language].enable_tests
+        return {path: enable(text) if path in self.tests else text for path, text in self.files().items()}
 
     def is_test(self, path: str) -> bool:
         return path in self.tests or is_test_path(path) or path.endswith("_test.go")
@@ -60,33 +81,61 @@ class Exercise:
         return {path: text for path, text in self.files().items() if not self.is_test(path)}
 
     def statement(self) -> str:
+        """As aider and DGM give it: introduction, instructions and appendix, then aider's words
+        naming the solution files."""
         docs = self.directory / ".docs"
-        parts = [(docs / name).read_text().strip() for name in ("instructions.md", "instructions.append.md")
+        parts = [(docs / name).read_text().strip()
+                 for name in ("introduction.md", "instructions.md", "instructions.append.md")
                  if (docs / name).exists()]
-        editable = ", ".join(f"`{path}`" for path in self.solution)
-        parts.append(f"Complete this {LANGUAGES[self.language]} exercise by editing {editable}. Its tests are not "
-                     "in the repository while you work; they are put back and run once you submit. Keep the names "
-                     "the stub defines, and use the language's standard library only.")
-        return "\n\n".join(parts) + "\n"
+        parts.append(ADDENDUM.format(files=" ".join(self.solution)))
+        return "\n\n".join(parts)
 
     def gold_patch(self) -> str:
-        """The reference solution written over the stubs, as a git-style diff."""
-        return "".join(file_diff(solution, (self.directory / solution).read_text(),
-                                 (self.directory / example).read_text())
-                       for example, solution in self.example_targets())
+        """The reference solution written over the stubs, as a git-style diff; a Rust reference's
+        `.meta/Cargo-example.toml` (the crates it uses) replaces `Cargo.toml`. A reference's copy
+        of a provided file that is not a solution file (Java's `Winner.java`) is not written."""
+        pairs = [(example, target) for example, target in self.example_targets()
+                 if target in self.solution or not (self.directory / target).exists()]
+        if (self.directory / ".meta" / "Cargo-example.toml").is_file() and "Cargo.toml" in self.solution:
+            pairs.append((".meta/Cargo-example.toml", "Cargo.toml"))
+        return "".join(file_diff(target, _read(self.directory / target), (self.directory / example).read_text())
+                       for example, target in pairs)
 
     def example_targets(self) -> list[tuple[str, str]]:
-        """(example file, the solution file it replaces), paired by file suffix and, where several
-        share one, by their order in the config (`.meta/example.rs` -> `src/lib.rs`)."""
-        pairs = []
-        for suffix in dict.fromkeys(PurePosixPath(e).suffix for e in self.example):
-            examples = [e for e in self.example if PurePosixPath(e).suffix == suffix]
-            solutions = [s for s in self.solution if PurePosixPath(s).suffix == suffix]
-            if len(examples) != len(solutions):
-                raise PolyglotError(f"{self.config}: files.example {examples} cannot be matched to files.solution "
-                                    f"{list(self.solution)}: each example needs one solution file with its suffix")
-            pairs += zip(examples, solutions)
+        """(example file, the file it writes): the solution file of the same name (Java's
+        `.meta/src/reference/java/Bob.java` -> `src/main/java/Bob.java`), else one with its suffix,
+        in config order (`.meta/example.rs` -> `src/lib.rs`); an example left over is a helper the
+        reference adds beside the solution files of its suffix (Java's `Frame.java`)."""
+        solutions = list(self.solution)
+        pairs, rest = [], []
+        for example in self.example:
+            named = [s for s in solutions if PurePosixPath(s).name == PurePosixPath(example).name]
+            if named:
+                pairs.append((example, named[0]))
+                solutions.remove(named[0])
+            else:
+                rest.append(example)
+        for example in rest:
+            suffix = PurePosixPath(example).suffix
+            same = [s for s in solutions if PurePosixPath(s).suffix == suffix]
+            beside = [s for s in self.solution if PurePosixPath(s).suffix == suffix]
+            if same:
+                pairs.append((example, same[0]))
+                solutions.remove(same[0])
+            elif beside:
+                pairs.append((example, str(PurePosixPath(beside[0]).parent / PurePosixPath(example).name)))
+            else:
+                raise PolyglotError(f"{self.config}: files.example names {example}, but files.solution "
+                                    f"{list(self.solution)} has no file with its suffix {suffix!r} to replace")
         return pairs
+
+    def is_new_class(self, path: str) -> bool:
+        """A Java class file the graded patch may add beside the solution files: Java wants a file
+        per public class, and six references bring helper classes (`Frame.java`). DGM's harness
+        keeps only the listed files; no other language's reference needs more."""
+        pure = PurePosixPath(path)
+        return self.language == "java" and pure.suffix == ".java" and not self.is_test(path) and any(
+            PurePosixPath(s).parent == pure.parent for s in self.solution)
 
     def content_id(self) -> str:
         """A hash of the pristine exercise: which snapshot a task was made on."""
@@ -96,11 +145,8 @@ class Exercise:
         return h.hexdigest()[:12]
 
 
-def file_diff(path: str, before: str, after: str) -> str:
-    """A git-style diff of one file; a last line without a newline is marked as git marks it."""
-    lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}")
-    body = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-    return f"diff --git a/{path} b/{path}\n{body}" if body else ""
+def _read(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
 
 
 def find_exercises(root: Path) -> list[Exercise]:

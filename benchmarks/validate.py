@@ -1,4 +1,6 @@
-"""Prove a suite's harness: every gold patch resolves its task and no empty patch does."""
+"""Prove a suite's harness: every gold patch resolves its task and no empty patch does, except
+on a suite whose flag `empty_patch_may_resolve` says the benchmark itself has such tasks: those
+are listed as free."""
 
 from __future__ import annotations
 
@@ -18,10 +20,11 @@ class Validation:
     gold_resolved: int = 0
     empty_resolved: int = 0
     problems: list[str] = field(default_factory=list)  # "<id>: <what went wrong>"
+    free: list[str] = field(default_factory=list)  # ids an empty patch resolves, where the suite allows it
 
     @property
     def ok(self) -> bool:
-        return not self.problems and self.gold_resolved == self.total and self.empty_resolved == 0
+        return not self.problems and self.gold_resolved == self.total and self.empty_resolved == len(self.free)
 
 
 def validate_suite(suite: TaskSuite, workers: int, log_root: Path,
@@ -47,7 +50,10 @@ def validate_suite(suite: TaskSuite, workers: int, log_root: Path,
                 report.problems.append(f"{task.instance_id}: gold patch not resolved ({result.reason})")
         else:
             report.empty_resolved += result.resolved
-            if result.resolved:
+            if result.resolved and getattr(suite, "empty_patch_may_resolve", False):
+                report.free.append(task.instance_id)
+            elif result.resolved:
                 report.problems.append(f"{task.instance_id}: empty patch resolved the task")
     report.problems.sort()
+    report.free.sort()
     return report

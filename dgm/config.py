@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,8 @@ class EvaluationConfig:
     suite: str = "pyfix"  # a bundled suite name, a suite directory, "swebench:PATH" or "polyglot:PATH"
     stage_sizes: list[int] = field(default_factory=lambda: [10, 50])
     stage_thresholds: list[float] = field(default_factory=lambda: [0.4])  # to enter the next stage
+    # fixed stages in place of stage_sizes: each a list of task ids or a JSON file of them
+    stage_lists: list[list[str] | str] = field(default_factory=list)
     full_suite_for_best: bool = True
     heldout_size: int = 0  # held-out tasks scored for variants reaching the last stage; 0: all
     heldout: str = "split:heldout"  # which tasks are held out: split:NAME, ids:A,B or fraction:F (benchmarks/heldout.py)
@@ -135,6 +138,14 @@ class Config:
 
 def _coerce(value: object, hint: object, where: str) -> object:
     origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _coerce(value, option, where)
+            except ConfigError:
+                pass
+        names = " or ".join(getattr(option, "__name__", str(option)) for option in typing.get_args(hint))
+        raise ConfigError(f"{where} must be {names}, not {value!r}")
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -184,7 +195,8 @@ def _validated(config: Config, source: str) -> Config:
          "selection.rule must be dgm, greedy, uniform, score_prop or hgm"),
         (len(config.evaluation.stage_sizes) >= 1 and all(n > 0 for n in config.evaluation.stage_sizes),
          "evaluation.stage_sizes must list at least one positive size"),
-        (len(config.evaluation.stage_thresholds) == len(config.evaluation.stage_sizes) - 1,
+        (len(config.evaluation.stage_thresholds)
+         == len(config.evaluation.stage_lists or config.evaluation.stage_sizes) - 1,
          "evaluation.stage_thresholds needs one threshold per stage after the first"),
         (config.run.max_steps >= 0 and config.run.children_per_step >= 1, "run.max_steps >= 0 and run.children_per_step >= 1"),
         (config.model.max_concurrent_calls >= 1 and config.model.tokens_per_minute >= 0

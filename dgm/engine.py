@@ -45,7 +45,7 @@ from dgm.llm.provider import UpstreamError, upstream_for
 from dgm.gi_mutator import MutationError
 from dgm.run_dir import RunDir
 from dgm.self_modify import gi_modify, self_modify
-from dgm.stages import StagePlan, plan_stages, score
+from dgm.stages import StagePlan, plan_stages, read_stage_lists, score
 from dgm.verification import failure_reason, task_of, try_key, verdict
 from dgm.workspace import run_workspace
 from sandbox.container import Limits
@@ -81,7 +81,7 @@ class Engine:
         self.plan: StagePlan = plan_stages(
             [t for t in self.tasks if t not in held], [t for t in self.tasks if t in held],
             config.evaluation.stage_sizes, config.evaluation.stage_thresholds, config.run.seed,
-            config.evaluation.heldout_size)
+            config.evaluation.heldout_size, read_stage_lists(config.evaluation.stage_lists))
         self.policy, self.mutation = uses_model(config)
         self.stop_reason = ""
         self._stopping = threading.Event()

@@ -50,13 +50,27 @@ def base_tag(release: str, sources: Sequence[str], packages: Sequence[str]) -> s
     return f"{BASE_REPO}:{release}-{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
+def release_sources(sources: Sequence[str], host: str, release: str) -> list[str]:
+    """The host's `deb` entries moved to another release of the same distribution
+    (`bookworm-security` -> `trixie-security`), so the same mirror serves it."""
+    moved = []
+    for line in sources:
+        deb, uri, suite, *components = line.split()
+        moved.append(" ".join([deb, uri, release + suite[len(host):] if suite.startswith(host) else suite,
+                               *components]))
+    return moved
+
+
 def ensure_debian_base(packages: Sequence[str], log: Callable[[str], None], *, release: str = "",
                        sources: Sequence[str] = ()) -> str:
-    """Tag of a minbase image with `packages`, bootstrapped now unless it already exists; by
-    default of the host's release from the host's apt sources."""
+    """Tag of a minbase image with `packages`, bootstrapped now unless it already exists; from
+    `release` (default: the host's) through `sources` (default: the host's mirror, moved to that
+    release)."""
     import docker.errors
 
-    release, sources = release or host_release(), list(sources) or host_apt_sources()
+    host = host_release()
+    release = release or host
+    sources = list(sources) or release_sources(host_apt_sources(), host, release)
     tag = base_tag(release, sources, packages)
     client = docker_client()
     try:

@@ -65,11 +65,14 @@ def _image_exists(tag: str) -> bool:
 
 def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] = {},
                 wheels: Sequence[str] = (), *, wheels_for: str | None = None,
-                buildargs: Mapping[str, str] = {}, log: Log | None = None) -> str:
+                buildargs: Mapping[str, str] = {}, log: Log | None = None,
+                downloads: Mapping[str, Callable[[Path], Path]] = {}) -> str:
     """Build `dockerfile` with `context` unless an image with the same inputs exists; return its tag.
 
     `wheels` are pip requirement specifiers downloaded on the host, for the Python of image
     `wheels_for` (default: the sandbox image), into the context directory `wheels/`.
+    `downloads` name further context entries made only when building, each by a function given a
+    scratch directory; what decides their content (a lock file) must be in `context`.
     """
     tag = image_tag(repo, dockerfile, context, wheels, buildargs)
     if _image_exists(tag):
@@ -81,6 +84,8 @@ def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] 
             target = probe_python(wheels_for or ensure_sandbox_image(log=log))
             log(f"downloading wheels for Python {target.version} ({len(wheels)} requirements)")
             files["wheels"] = download_wheels(wheels, target, Path(tmp, "wheels"))
+        for name, download in downloads.items():
+            files[name] = download(Path(tmp))
         files["Dockerfile"] = dockerfile.encode()
         archive = Path(tmp, "context.tar")
         with tarfile.open(archive, "w") as tar:
