@@ -10,12 +10,21 @@ import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
-def evaluation_cache(tmp_path_factory) -> Path:
-    """The evaluation cache of every run the tests start: one per session, never the user's."""
+def session_cache(tmp_path_factory) -> Path:
+    """The evaluation cache of the runs session fixtures start: never the user's."""
     import os
 
     path = tmp_path_factory.mktemp("dgm-cache")
     os.environ["DGM_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def evaluation_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Each test's runs get a cache of their own: a seed evaluated by an earlier test is not
+    silently reused by a test that counts the seed's model calls or containers."""
+    path = tmp_path_factory.mktemp("dgm-cache")
+    monkeypatch.setenv("DGM_CACHE_DIR", str(path))
     return path
 
 
