@@ -26,3 +26,16 @@ def run_config(path: Path, suite: Path, model_url: str, extra: str = "", model: 
         + "[agent]\nmax_steps = 4\ntimeout = 300.0\n" + extra
     )
     return path
+
+
+def one_task_run(suite: str, tasks: list, tmp_path: Path) -> subprocess.CompletedProcess:
+    """A one-step run with the scripted world, one task per variant: the seed fails it, the child
+    that learned the world's lesson resolves it."""
+    from dgm.scripted_llm import ScriptedLLMServer
+    from tests.scripted_world import ScriptedWorld
+
+    with ScriptedLLMServer(ScriptedWorld(tasks)) as server:
+        config = run_config(tmp_path / "dgm.toml", suite, server.url, max_steps=1)
+        return dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"), "--set",
+                   "evaluation.stage_sizes=[1]", "--set", "evaluation.stage_thresholds=[]",
+                   "--set", "evaluation.full_suite_for_best=false")

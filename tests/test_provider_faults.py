@@ -102,7 +102,7 @@ def test_a_provider_that_keeps_failing_answers_503_then_counts_as_down(tmp_path)
 
 
 def test_the_concurrency_limit_is_shared_by_every_caller(tmp_path):
-    seen, at_once, lock = [0], [0], threading.Lock()
+    seen, lock = [0], threading.Lock()
 
     def provider_side(body):
         with lock:

@@ -21,7 +21,7 @@ from sandbox.container import Limits
 from sandbox.engine import docker_client
 from sandbox.llm_bridge import bridge
 from tests.foreign_base import ensure_foreign_base
-from tests.runs import dgm, run_config
+from tests.runs import dgm, one_task_run
 from tests.scripted_world import LESSON
 
 FOREIGN = Path(__file__).resolve().parent / "fixtures" / "swebench" / "foreign"
@@ -107,14 +107,8 @@ def test_an_image_that_cannot_serve_is_named_in_one_line_before_any_evaluation(f
 
 
 def test_a_short_run_with_the_scripted_model_learns_on_the_foreign_task(foreign_suite, tmp_path):
-    from tests.scripted_world import ScriptedWorld
-
     suite, _ = foreign_suite
-    with ScriptedLLMServer(ScriptedWorld(suite.tasks())) as server:
-        config = run_config(tmp_path / "dgm.toml", SPEC, server.url, max_steps=1)
-        result = dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"), "--set",
-                     "evaluation.stage_sizes=[1]", "--set", "evaluation.stage_thresholds=[]",
-                     "--set", "evaluation.full_suite_for_best=false")
+    result = one_task_run(SPEC, suite.tasks(), tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = {row.id: row for row in RunDB(tmp_path / "run" / "run.db").variants()}
     assert rows["seed"].score == 0.0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archive.db import RunDB
 from benchmarks.task_suite import load_task_suite
-from tests.runs import dgm, run_config
+from tests.runs import dgm, one_task_run
 from tests.scripted_world import LESSON
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "swebench"
@@ -116,16 +116,9 @@ def test_a_listed_id_truncated_mid_parameter_takes_the_outcome_of_the_test_it_na
 
 
 def test_a_short_run_learns_to_resolve_the_task_repo(tmp_path):
-    from dgm.scripted_llm import ScriptedLLMServer
-    from tests.scripted_world import ScriptedWorld
-
-    with ScriptedLLMServer(ScriptedWorld(load_task_suite(SPEC).tasks())) as server:
-        config = run_config(tmp_path / "dgm.toml", SPEC, server.url, max_steps=1)
-        # one task per variant keeps it short: the seed fails it, the child that learned the lesson
-        # resolves it working in /testbed
-        result = dgm("run", "--config", str(config), "--run-dir", str(tmp_path / "run"), "--set",
-                     "evaluation.stage_sizes=[1]", "--set", "evaluation.stage_thresholds=[]",
-                     "--set", "evaluation.full_suite_for_best=false")
+    # one task per variant keeps it short: the seed fails it, the child that learned the lesson
+    # resolves it working in /testbed
+    result = one_task_run(SPEC, load_task_suite(SPEC).tasks(), tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = {row.id: row for row in RunDB(tmp_path / "run" / "run.db").variants()}
     assert rows["seed"].score == 0.0
