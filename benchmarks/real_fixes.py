@@ -120,9 +120,11 @@ def _is_source(path: str) -> bool:
 
 
 def _is_test(path: str) -> bool:
-    # Test modules, their helpers and data; not the packaging and tool config is_test_path also covers.
+    # Test modules, their helpers and data; not the packaging metadata and tool config is_test_path
+    # also covers (a release's `*.egg-info/PKG-INFO` changes with its version)
     parts = Path(path).parts
-    return is_test_path(path) and (len(parts) > 1 or parts[-1].startswith("test") or parts[-1] == "conftest.py")
+    return (is_test_path(path) and not any(p.endswith((".egg-info", ".dist-info")) for p in parts)
+            and (len(parts) > 1 or parts[-1].startswith("test") or parts[-1] == "conftest.py"))
 
 
 def release_diff(before: Path, after: Path, versions: tuple[str, str]) -> ReleaseDiff:

@@ -108,7 +108,8 @@ def preflight(image: str, instance_id: str, prologue: str) -> None:
     if known is None:
         try:
             with Sandbox(image, ["bash", "-c", PREFLIGHT], env={"HOME": "/tmp", "DGM_PROLOGUE": prologue},
-                         limits=Limits(timeout=120), run_id="preflight", volumes=(TESTBED,)) as box:
+                         limits=Limits(timeout=120), run_id="preflight", volumes=(TESTBED,),
+                         own_deadline=False) as box:  # the check says whether `timeout` is there
                 run = box.run()
             found = dict(line.split(":", 1) for line in run.stdout.splitlines() if line.startswith(("agent:", "grading:")))
             parts = [f"for {side}: {found[side].replace(',', ', ')}" for side in ("agent", "grading") if found.get(side)]

@@ -181,12 +181,14 @@ class Sandbox:
     the task's containers share /testbed and /tmp; see sandbox/exec_relay.py).
     `network`: Docker's default bridge network instead of none; only for grading a suite that
     opts in (tests that need the internet), as the code in the container can then reach out.
+    `own_deadline`: off only for a check of whether the image has coreutils' `timeout` at all
+    (the SWE-bench preflight); the owner's watchdog still kills the container at its limit.
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
                  mounts: Sequence[Mount] = (), volumes: Sequence[str] = (),
-                 shared: Mapping[str, str] = {}, network: bool = False) -> None:
+                 shared: Mapping[str, str] = {}, network: bool = False, own_deadline: bool = True) -> None:
         import docker.errors
         from docker.types import LogConfig, Ulimit
         from docker.types import Mount as DockerMount
@@ -200,7 +202,7 @@ class Sandbox:
         client = docker_client()
         # The container's own deadline: should its owner die, it still stops (timeout is the
         # child of docker's init; when timeout ends, so does every process of the container).
-        deadline = ["timeout", "-k", "5", f"{limits.timeout + SELF_DEADLINE_GRACE:.0f}"]
+        deadline = ["timeout", "-k", "5", f"{limits.timeout + SELF_DEADLINE_GRACE:.0f}"] if own_deadline else []
         try:
             self._container = client.containers.create(
                 image, [*deadline, *command],
