@@ -40,24 +40,12 @@ def base_images(dockerfile: str, buildargs: Mapping[str, str]) -> list[str]:
     return bases
 
 
-def _has_image(name: str) -> bool:
-    import docker.errors
-
-    from sandbox.engine import docker_client
-
-    try:
-        docker_client().images.get(name)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
-
-
 def instance_image(instance_id: str, official: str, recipe: tuple[str, Mapping[str, Path]] | None) -> str:
     """The task's image plus dgm's layer: `official` if Docker has it, else `recipe` (Dockerfile
     text, build context) built. Errors name the image that is missing and how to get it."""
-    from sandbox.image import build_image, ensure_sandbox_image
+    from sandbox.image import build_image, ensure_sandbox_image, image_exists
 
-    if official and _has_image(official):
+    if official and image_exists(official):
         dockerfile, context, buildargs = f"FROM {official}\n", {}, {}
     elif recipe is None:
         raise SuiteError(f"task {instance_id}: Docker has no image {official!r}: `docker pull {official}` where a "
@@ -66,7 +54,7 @@ def instance_image(instance_id: str, official: str, recipe: tuple[str, Mapping[s
         dockerfile, context = recipe
         declared = {name for name, _ in _ARG.findall(dockerfile)}
         buildargs = {"BASE_IMAGE": ensure_sandbox_image()} if "BASE_IMAGE" in declared else {}
-        missing = [image for image in base_images(dockerfile, buildargs) if not _has_image(image)]
+        missing = [image for image in base_images(dockerfile, buildargs) if not image_exists(image)]
         if missing:
             raise SuiteError(f"task {instance_id}: its Dockerfile builds FROM {', '.join(missing)}, which Docker does "
                              f"not have (no pull is attempted): `docker pull {missing[0]}` where a registry is reachable, "

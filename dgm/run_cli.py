@@ -57,7 +57,7 @@ def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
     fresh = not existed or not any(path.iterdir())
     try:
         opened = new_run(path, chosen, SEED_SOURCE)
-        Engine(opened, chosen)  # the suite and the stage plan load, or no half-made run is left
+        engine = Engine(opened, chosen)  # the suite and the stage plan load, or no half-made run is left
     except DgmError:
         if fresh and path.exists():
             shutil.rmtree(path)
@@ -66,13 +66,14 @@ def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
         raise
     console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
     with RunLock(path):
-        _drive(opened, chosen)
+        _drive(engine)
 
 
 def resume(run_dir: Path = typer.Argument(..., help="a run directory"), overrides: list[str] = SetOption) -> None:
     """Continue a run after a crash, a kill or a stop; `--set run.max_steps=N` extends it."""
     from archive.db import RunLock
     from dgm.config import to_toml
+    from dgm.engine import Engine
     from dgm.run_dir import open_run
 
     opened = open_run(run_dir)
@@ -81,7 +82,7 @@ def resume(run_dir: Path = typer.Argument(..., help="a run directory"), override
         chosen = _config(opened.config_path, overrides)
         _check_prices(chosen)
         opened.config_path.write_text(to_toml(chosen))
-        _drive(opened, chosen)
+        _drive(Engine(opened, chosen))
 
 
 def status(run_dir: Path = typer.Argument(..., help="a run directory"),
@@ -131,12 +132,12 @@ def check(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
     console.print(f"{run_dir}: the database and genome.git agree")
 
 
-def _drive(opened, chosen) -> None:
+def _drive(engine) -> None:
     """Run the engine with live progress; events print as lines, so a log file shows them too."""
     from archive.check import check_run
-    from dgm.engine import Engine
     from dgm.run_status import run_status
 
+    opened, chosen = engine.run, engine.config
     interactive = console.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=not interactive) as progress:
@@ -160,7 +161,7 @@ def _drive(opened, chosen) -> None:
                 refresh()
 
         threading.Thread(target=tick, daemon=True).start()
-        engine = Engine(opened, chosen, on_event)
+        engine.on_event = on_event
         try:
             outcome = engine.run_loop()
         finally:

@@ -53,7 +53,7 @@ def image_tag(repo: str, dockerfile: str, context: Mapping[str, bytes | Path],
     return f"{repo}:{hashlib.sha256(recipe.encode()).hexdigest()[:12]}"
 
 
-def _image_exists(tag: str) -> bool:
+def image_exists(tag: str) -> bool:
     import docker.errors
 
     try:
@@ -75,7 +75,7 @@ def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] 
     scratch directory; what decides their content (a lock file) must be in `context`.
     """
     tag = image_tag(repo, dockerfile, context, wheels, buildargs)
-    if _image_exists(tag):
+    if image_exists(tag):
         return tag
     log = log or _console_log()
     with tempfile.TemporaryDirectory(prefix="dgm-build-") as tmp:
