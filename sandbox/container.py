@@ -272,9 +272,12 @@ class Sandbox:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
         collector = _CappedCollector(self.limits.output_cap, self.limits.output_tail)
+        # Attached before the start, as `docker run` does: a command that ends at once cannot
+        # finish before its output is being read (attaching later lost it now and then).
+        stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
         started = time.monotonic()
         self._container.start()
-        reader = threading.Thread(target=self._collect, args=(collector,), daemon=True)
+        reader = threading.Thread(target=self._collect, args=(stream, collector), daemon=True)
         reader.start()
         status, killed_for = self._wait(started)
         duration = time.monotonic() - started
@@ -342,8 +345,8 @@ class Sandbox:
         except requests.exceptions.RequestException as e:
             raise SandboxError(f"container {self.name} did not stop within 30 s of its kill ({e})") from e
 
-    def _collect(self, collector: _CappedCollector) -> None:
-        stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+    @staticmethod
+    def _collect(stream, collector: _CappedCollector) -> None:
         for out, err in stream:
             if out:
                 collector.feed(1, out)
