@@ -80,6 +80,22 @@ class RunLock:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
 
+    @staticmethod
+    def held(run_dir: Path) -> bool:
+        """Whether a live process drives the run now (a pid in the database can outlive its process
+        and be reused by another; the lock cannot)."""
+        try:
+            fd = os.open(run_dir / "run.lock", os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # a shared lock taken here goes with the descriptor
+
 
 @dataclass(frozen=True)
 class VariantRow:

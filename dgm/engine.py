@@ -11,7 +11,6 @@ modifying themselves while earlier children are still being evaluated.
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -97,7 +96,6 @@ class Engine:
     def run_loop(self) -> str:
         """Run until max steps are done or a limit stops the run; returns why it ended."""
         self.db.set_meta("state", "running")
-        self.db.set_meta("pid", os.getpid())
         self.db.set_meta("stage0_size", len(self.plan.stages[0]))  # what a failed verification saves
         session_start, elapsed_before = time.monotonic(), float(self.db.meta("elapsed", 0.0))
         hold_variants(self.db, self.genomes)

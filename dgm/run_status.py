@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from archive.db import RunLock
 from dgm.llm.budget import budget_state
 from dgm.run_dir import RunDir, variant_views
 from dgm.run_view import VariantView, best_variant
@@ -47,20 +47,11 @@ class RunStatus:
                 f"{self.rate:.1f} evals/min  ETA {eta}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
 def run_status(run: RunDir, max_steps: int) -> RunStatus:
     db = run.db()
     views = variant_views(run)
     state = str(db.meta("state", "new"))
-    owner = db.meta("pid")
-    if state == "running" and not (isinstance(owner, int) and _alive(owner)):
+    if state == "running" and not RunLock.held(run.path):
         state = "interrupted (its process is gone): `dgm resume` continues it"
     finished = ("admitted", "failed")
     steps = {v.step for v in views if v.step > 0}

@@ -342,6 +342,7 @@ def test_the_tokens_per_minute_limit_holds_calls_back_until_the_window_frees(tmp
 
 
 def test_status_shows_spend_with_what_calls_in_flight_hold(tmp_path):
+    from archive.db import RunLock
     from dgm.config import Config
     from dgm.engine import new_run
     from dgm.llm.budget import STATE_FILE
@@ -350,9 +351,10 @@ def test_status_shows_spend_with_what_calls_in_flight_hold(tmp_path):
 
     run = new_run(tmp_path / "run", Config(), SEED_SOURCE)
     run.db().set_meta("state", "running")
-    run.db().set_meta("pid", os.getpid())
     (run.path / STATE_FILE).write_text(json.dumps({"spent": 1.5, "reserved": 0.25}))
-    assert "cost $1.5000 (+$0.2500 in flight)" in run_status(run, 8).line()
+    with RunLock(run.path):  # a live owner: the run counts as going
+        assert "cost $1.5000 (+$0.2500 in flight)" in run_status(run, 8).line()
+    assert "in flight" not in run_status(run, 8).line()  # nothing is in flight once its owner is gone
 
 
 def test_dgm_run_refuses_an_unpriced_model_before_making_a_run(tmp_path):
