@@ -159,7 +159,7 @@ def test_the_map_from_an_updated_index_equals_the_map_from_scratch(repo, tmp_pat
 def test_a_damaged_stored_object_is_parsed_again(repo, tmp_path):
     cache = tmp_path / "cache"
     CodeIndex(repo, cache_dir=cache).refresh()
-    for stored in cache.glob("objects-*/*/*"):
+    for stored in cache.glob("packs-*/*"):
         stored.write_bytes(b"\x00garbage")
     index = CodeIndex(repo, cache_dir=cache)
     assert index.refresh() == 0  # the manifest still knows every file
