@@ -117,12 +117,16 @@ def _scan(path: str, data: bytes) -> tuple[frozenset[bytes], list[tuple], bytes]
     name_line)` (name as bytes) and its text with comments and strings blanked (line breaks
     kept). Python goes through `python_scan` unless its layout needs a parse; everything else
     takes one tree-sitter parse and one query."""
-    ext = os.path.splitext(path)[1]
-    if ext == ".py" and (scanned := python_scan.scan(data)) is not None:
+    if path.endswith(".py") and (scanned := python_scan.scan(data)) is not None:
         return PYTHON_KEYWORDS, *scanned
+    return scan_with_tree_sitter(path, data)
+
+
+def scan_with_tree_sitter(path: str, data: bytes) -> tuple[frozenset[bytes], list[tuple], bytes]:
+    """`_scan` by tree-sitter alone (what `python_scan` is checked against)."""
     from tree_sitter import QueryCursor
 
-    grammar = _grammar(ext)
+    grammar = _grammar(os.path.splitext(path)[1])
     captures = QueryCursor(grammar.query).captures(grammar.parser.parse(data).root_node)
     pieces, done = [], 0
     for node in sorted(captures.get("skip", []), key=lambda n: n.start_byte):
@@ -181,18 +185,21 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 def _write_pack(packs: Path, results: list[tuple[str, tuple]]) -> str:
-    """Store `(content hash, result)` pairs as one file: the hashes, then the results (so the
-    hashes are read without the results). Returns its name."""
+    """Store `(content hash, result)` pairs as one file: the hashes' length, the hashes, then the
+    results (so the hashes are read without the results). Returns its name."""
     hashes = [digest for digest, _ in results]
     name = hashlib.sha1("".join(hashes).encode()).hexdigest()[:20]
-    _write_atomic(packs / name, marshal.dumps(hashes) + marshal.dumps([result for _, result in results]))
+    head = marshal.dumps(hashes)
+    _write_atomic(packs / name, len(head).to_bytes(8, "little") + head + marshal.dumps([result for _, result in results]))
     return name
 
 
 def _read_pack(pack: Path, with_results: bool = True) -> dict[str, tuple | None]:
-    with open(pack, "rb") as f:
-        hashes = marshal.load(f)
-        return dict(zip(hashes, marshal.load(f))) if with_results else dict.fromkeys(hashes)
+    # marshal.loads of the bytes, not marshal.load of the file: that reads in small pieces, 5x slower
+    data = memoryview(pack.read_bytes())
+    size = int.from_bytes(data[:8], "little")
+    hashes = marshal.loads(data[8:8 + size])
+    return dict(zip(hashes, marshal.loads(data[8 + size:]))) if with_results else dict.fromkeys(hashes)
 
 
 def _parse_batch(job: tuple[str, str, list[str]]) -> tuple[str, bytes]:

@@ -28,6 +28,9 @@ _WORD = frozenset(b"0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW
 # line that starts inside a string or a comment is never taken for a statement.
 _COMMENT = bytes(10 if b == 10 else 2 for b in range(256))
 _STRING = bytes(10 if b == 10 else 1 for b in range(256))
+# Brackets alone, every opening one as "(" and every closing one as ")": one pass to count depth.
+_OPENING = bytes(40 if b in b"([{" else 41 if b in b")]}" else b for b in range(256))
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"()[]{}")
 _DEF = re.compile(rb"(def|class)[ \t]+([\w\x80-\xff]+)")
 _STATEMENT = re.compile(rb"\n( *)[^ \n\x01\x02]")  # a line that starts code (or continues it)
 _dedents: dict[int, re.Pattern] = {}  # indent -> a line starting code at most that deep
@@ -61,8 +64,8 @@ def _statement(code: bytes, pattern: re.Pattern, pos: int, start: int, limit: in
     depth, counted = 0, start
     while (m := pattern.search(code, pos, limit)) is not None:
         line = m.start() + 1
-        part = code[counted:line]
-        depth += part.count(b"(") + part.count(b"[") + part.count(b"{") - part.count(b")") - part.count(b"]") - part.count(b"}")
+        brackets = code[counted:line].translate(_OPENING, _NOT_BRACKET)
+        depth += 2 * brackets.count(b"(") - len(brackets)
         counted = line
         if depth == 0 and code[line - 2] != 0x5C:  # 0x5C: a backslash joins the next line
             return line, m.end() - 1 - line
@@ -102,8 +105,11 @@ def scan(data: bytes) -> tuple[list[tuple], bytes] | None:
         header_end = code.find(b"\n", start)
         header_end = len(code) if header_end < 0 else header_end
         end = (_statement(code, _dedent(indent), header_end, start, len(code)) or (len(code), 0))[0]
-        body = _statement(code, _STATEMENT, header_end, start, end)
         last = start + len(code[start:end].rstrip(b" \n\x02")) - 1  # the body's last code
+        kind = "class" if m.group(1) == b"class" else "function"
+        # the body's indent (None: on the header's line), for a class's methods and for comments after it
+        body = _statement(code, _STATEMENT, header_end, start, end) \
+            if kind == "class" or code.find(b"\x02", last, end) >= 0 else None
         line += code.count(b"\n", counted, start)
         counted = start
         end_line = line + code.count(b"\n", start, last)
@@ -117,7 +123,6 @@ def scan(data: bytes) -> tuple[list[tuple], bytes] | None:
                     end_line = line + code.count(b"\n", start, last) + offset
         while enclosing and enclosing[-1][0] <= start:
             enclosing.pop()
-        kind = "class" if m.group(1) == b"class" else "function"
         if kind == "function" and enclosing and enclosing[-1][1] == "class" and enclosing[-1][2] == indent:
             kind = "method"
         enclosing.append((end, kind, body[1] if body else None))
