@@ -235,7 +235,9 @@ def test_the_python_scan_reads_what_tree_sitter_reads():
 def test_python_that_the_scan_does_not_know_is_parsed_by_tree_sitter(tmp_path):
     tabs = b"class A:\n\tdef f(self):\n\t\treturn 1\n"
     unterminated = b"def g():\n    return 'no end\n"
+    nested_quotes = b'def h(d):\n    return f"{d["k"]}"\n'  # Python 3.12
     assert python_scan.scan(tabs) is None and python_scan.scan(unterminated) is None
+    assert python_scan.scan(nested_quotes) is None
     (tmp_path / "tabs.py").write_bytes(tabs)
     (tmp_path / "broken.py").write_bytes(unterminated)
     index = CodeIndex(tmp_path, cache_dir=tmp_path / ".cache")

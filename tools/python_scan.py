@@ -44,10 +44,13 @@ def _blank(data: bytes) -> bytes | None:
             pieces += (data[done:start], data[start:end].translate(_COMMENT))
         else:
             first = start  # up to two prefix letters, if no other word character precedes them
-            while first > max(start - 2, done) and data[first - 1] in _PREFIX:
-                first -= 1
-            if first > 0 and data[first - 1] in _WORD:
-                first = start
+            if start and data[start - 1] in _PREFIX:
+                while first > max(start - 2, done) and data[first - 1] in _PREFIX:
+                    first -= 1
+                if first > 0 and data[first - 1] in _WORD:
+                    first = start
+                elif b"f" in data[first:start].lower() and data.count(b"{", start, end) != data.count(b"}", start, end):
+                    return None  # an f-string that quotes its own quote inside braces (Python 3.12), or "{{"
             pieces += (data[done:first], b"\x03", data[first + 1:end].translate(_STRING))
         done = end
     pieces.append(data[done:])
