@@ -1,11 +1,16 @@
-"""A tree-sitter index of a repository: definitions, references, and lookups by exact or fuzzy
+"""An index of a repository's code: definitions, references, and lookups by exact or fuzzy
 name.
 
-Each file's result is stored once per content hash (`objects/`), so re-indexing parses only new
-content, and any index that shares the cache directory (another variant, another agent on the
-same task) reuses what was parsed before. A manifest per repository keeps each file's size, mtime
-and hash, so an unchanged file is not even read. New files are parsed on all cores (processes:
-threads do not speed tree-sitter up).
+Python files are read by `python_scan` (regular expressions over Python's layout, a quarter of
+tree-sitter's CPU, the same answers), unless their layout needs a parse; other languages and
+those files get one tree-sitter parse and one query.
+
+Each file's result is stored once per content hash, in packs (`packs-*/`: one file per batch of
+parsed files, hashes first), so re-indexing parses only new content, and any index that shares
+the cache directory (another variant, another agent on the same task) reuses what was parsed
+before. A manifest per repository keeps each file's size, mtime, hash and pack, so an unchanged
+file is not even read. New files are parsed on all cores (processes: threads do not speed the
+parse up), each worker writing its own pack.
 
 Languages come from the per-language grammar wheels (tree-sitter-python, -javascript,
 -typescript, -go, -rust, -java), which ship their grammars; nothing is downloaded at run time.
