@@ -56,7 +56,13 @@ def cold_steps(tree: Path, files: list[str]) -> dict[str, float]:
         steps[name] = time.process_time() - started
         return result
 
-    data = step("read and hash", lambda: {f: (d := (tree / f).read_bytes(), hashlib.sha1(d).hexdigest())[0] for f in files})
+    def read_and_hash() -> dict[str, bytes]:
+        data = {f: (tree / f).read_bytes() for f in files}
+        for d in data.values():
+            hashlib.sha1(d).hexdigest()
+        return data
+
+    data = step("read and hash", read_and_hash)
     scanned = step("scan Python (tools/python_scan.py)", lambda: {f: python_scan.scan(d) for f, d in data.items() if f.endswith(".py")})
     rest = [f for f in files if scanned.get(f) is None]
     step(f"tree-sitter for what the scan leaves ({len(rest)} files)", lambda: [scan_with_tree_sitter(f, data[f]) for f in rest])
