@@ -40,7 +40,7 @@ SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "venv", "build", "d
              ".mypy_cache", ".pytest_cache", "target"}
 MAX_BYTES = 1_000_000
 PARALLEL_FROM = 64  # files to parse before a process pool pays for its start-up
-# Objects made by another version of the index code (or another Python's marshal) are never read.
+# Packs made by another version of the index code (or another Python's marshal) are never read.
 FORMAT = hashlib.sha1(Path(__file__).read_bytes() + Path(python_scan.__file__).read_bytes()
                       + sys.version.encode()).hexdigest()[:12]
 # extension -> (grammar module, language function)
@@ -62,9 +62,9 @@ DEFINITIONS = {
 # Text that is not code: names inside it are not references.
 NOT_CODE = ("comment", "line_comment", "block_comment", "string", "template_string", "string_literal",
             "raw_string_literal", "interpreted_string_literal", "text_block")
-# A word is a run of name characters: a name, or a number (dropped later, cheaper than a
-# look-behind); bytes >= 0x80 are UTF-8 parts of names. Turning every other byte into a space
-# and splitting finds the words at twice the speed of a regex.
+# A word is a run of name characters: a name, or a number (dropped when counted); bytes >= 0x80
+# are UTF-8 parts of names. Turning every other byte into a space and splitting finds the words
+# at twice the speed of a regex.
 _WORDS_ONLY = bytes(b if b >= 0x80 or b == 0x5F or chr(b).isalnum() else 32 for b in range(256))
 _BLANK = bytes(b if b == 10 else 32 for b in range(256))  # keeps line breaks, blanks the rest
 PYTHON_KEYWORDS = frozenset(w.encode() for w in keyword.kwlist)  # exact (the grammar also has print, type, match)
