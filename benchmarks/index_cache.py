@@ -2,10 +2,10 @@
 agent starts warm: its index tools parse only what its own checkout changed.
 
 The seed agent keeps its index under $DGM_INDEX_CACHE (`agent/actions.py`; `tools/code_index.py`
-stores objects keyed by content hash and by the version of the index code itself). The host
+stores parse results keyed by content hash and by the version of the index code itself). The host
 copies the directory out after the first agent on a task that built one, and into every later
-agent's container on that task, keyed by the task's image and set-up and by the genome's
-`tools/code_index.py` (a variant with other index code gets its own cache). The host only copies
+agent's container on that task, keyed by the task's image and set-up and by the genome's index
+code (`INDEX_CODE`: a variant with other index code gets its own cache). The host only copies
 files: it runs no genome code.
 
 What the first agent leaves is trusted as far as its index code is: a later agent with the same
@@ -26,16 +26,18 @@ from dgm.errors import DgmError
 
 ENV = "DGM_INDEX_CACHE"  # the variable `agent/actions.py` reads
 IN_CONTAINER = "/work/index-cache"
-MAX_BYTES = 256 * 2**20  # far above a real index (the standard library's takes 13 MB): not kept
+MAX_BYTES = 256 * 2**20  # far above a real index (the standard library's takes 8 MB): not kept
+INDEX_CODE = ("tools/code_index.py", "tools/python_scan.py")  # the genome's files that make the index
 
 
 def host_cache(genome_dir: Path, image: str, setup: AgentSetup) -> Path:
     """The host directory that holds (or will hold) the index for this genome's index code on this task."""
-    code = genome_dir / "tools" / "code_index.py"
-    key = hashlib.sha256("\0".join((image, setup.repo, setup.repo_setup)).encode()
-                         + (code.read_bytes() if code.is_file() else b"")).hexdigest()[:20]
+    key = hashlib.sha256("\0".join((image, setup.repo, setup.repo_setup)).encode())
+    for name in INDEX_CODE:
+        code = genome_dir / name
+        key.update(b"\0" + (code.read_bytes() if code.is_file() else b""))
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "dgm" / "agent-index" / key
+    return base / "dgm" / "agent-index" / key.hexdigest()[:20]
 
 
 def carry_out(box, cached: Path) -> None:

@@ -4,12 +4,15 @@ incremental re-indexing, a ranked map within budget, and plain text search."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+from collections import Counter
 
 import pytest
 
-from tools.code_index import CodeIndex, parse_file
+from tools import python_scan
+from tools.code_index import CodeIndex, parse_file, scan_with_tree_sitter
 from tools.repo_map import repo_map
 from tools.text_search import text_search
 
@@ -159,8 +162,85 @@ def test_the_map_from_an_updated_index_equals_the_map_from_scratch(repo, tmp_pat
 def test_a_damaged_stored_object_is_parsed_again(repo, tmp_path):
     cache = tmp_path / "cache"
     CodeIndex(repo, cache_dir=cache).refresh()
-    for stored in cache.glob("objects-*/*/*"):
+    for stored in cache.glob("packs-*/*"):
         stored.write_bytes(b"\x00garbage")
     index = CodeIndex(repo, cache_dir=cache)
     assert index.refresh() == 0  # the manifest still knows every file
     assert index.definitions("helper")[0].path == "pkg/core.py"
+
+
+# Layouts the regular-expression scan of Python must read as tree-sitter does.
+TRICKY_PYTHON = r'''"""Module doc with def fake(): and class Fake: inside."""
+import functools
+
+
+@functools.cache
+def cached(a, b=(1,
+  2)):
+    return rb'\'' + Rb"x" + f"{a!r}" + u'y' + br"""z
+def not_a_def():
+""" + "#" # real comment "with quotes'
+
+
+class Outer(Base, metaclass=Meta):
+    """Doc."""
+    attr = {'k': [1,
+2]}
+
+    @property
+    def prop(self):  # comment
+        return self._p
+
+    async def fetch(self):
+        x = textwrap.dedent("""
+def inside_string():
+""").strip()
+        return x \
+            + 1
+        # trailing at body depth
+
+    # trailing at class depth
+    if sys.version_info > (3,):
+        def conditional(self):
+            pass
+    class Inner:
+        def deep(self): return 1
+      # between depths
+
+    def one_liner(self): pass
+  # shallower than the class body
+
+
+def after(subclass, classes):
+    return [c for c in classes if subclass in c]
+
+
+def ünï(x): return x
+class Last: pass
+# end
+'''
+
+
+def test_the_python_scan_reads_what_tree_sitter_reads():
+    data = TRICKY_PYTHON.encode()
+    _, tree_defs, tree_code = scan_with_tree_sitter("m.py", data)
+    scanned = python_scan.scan(data)
+    assert scanned is not None
+    defs, code = scanned
+    assert defs == tree_defs and len(defs) == 11
+    words = re.compile(rb"[\w\x80-\xff]+")  # what counts as a use: names outside comments and strings
+    assert Counter(words.findall(code)) == Counter(words.findall(tree_code))
+
+
+def test_python_that_the_scan_does_not_know_is_parsed_by_tree_sitter(tmp_path):
+    tabs = b"class A:\n\tdef f(self):\n\t\treturn 1\n"
+    unterminated = b"def g():\n    return 'no end\n"
+    nested_quotes = b'def h(d):\n    return f"{d["k"]}"\n'  # Python 3.12
+    assert python_scan.scan(tabs) is None and python_scan.scan(unterminated) is None
+    assert python_scan.scan(nested_quotes) is None
+    (tmp_path / "tabs.py").write_bytes(tabs)
+    (tmp_path / "broken.py").write_bytes(unterminated)
+    index = CodeIndex(tmp_path, cache_dir=tmp_path / ".cache")
+    index.refresh()
+    assert [(s.name, s.kind, s.line) for s in index.definitions("f")] == [("f", "method", 2)]
+    assert [s.path for s in index.definitions("g")] == ["broken.py"]

@@ -1,7 +1,9 @@
 """Code search on this machine's Python standard library: index build (cold, and warm after
-touching one file, each timed from a new CodeIndex as a new process starts) and query latency,
-beside the raw floors: universal-ctags indexing the same tree (definitions only; skipped with a
-note when `ctags` is not installed) and `git grep` on a git copy of it.
+touching one file, each timed from a new CodeIndex as a new process starts), where a cold
+build's CPU goes (each step once over the tree in this one process, and tree-sitter on every
+file for comparison), and query latency, beside the raw floors: universal-ctags indexing the
+same tree (definitions only; skipped with a note when `ctags` is not installed) and `git grep`
+on a git copy of it.
 
     python -m benchmarks.perf.search [--queries 20]
 """
@@ -9,6 +11,8 @@ note when `ctags` is not installed) and `git grep` on a git copy of it.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import marshal
 import os
 import random
 import resource
@@ -24,7 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.perf.sandbox import percentile
-from tools.code_index import CodeIndex
+from tools import python_scan
+from tools.code_index import CodeIndex, parse_file, scan_with_tree_sitter
 from tools.repo_map import repo_map
 
 
@@ -38,6 +43,33 @@ def timed(fn) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def cold_steps(tree: Path, files: list[str]) -> dict[str, float]:
+    """CPU seconds of each step of a cold build, run once over every file in this process (the
+    build runs them on every core)."""
+    steps: dict[str, float] = {}
+
+    def step(name: str, fn):
+        started = time.process_time()
+        result = fn()
+        steps[name] = time.process_time() - started
+        return result
+
+    def read_and_hash() -> dict[str, bytes]:
+        data = {f: (tree / f).read_bytes() for f in files}
+        for d in data.values():
+            hashlib.sha1(d).hexdigest()
+        return data
+
+    data = step("read and hash", read_and_hash)
+    scanned = step("scan Python (tools/python_scan.py)", lambda: {f: python_scan.scan(d) for f, d in data.items() if f.endswith(".py")})
+    rest = [f for f in files if scanned.get(f) is None]
+    step(f"tree-sitter for what the scan leaves ({len(rest)} files)", lambda: [scan_with_tree_sitter(f, data[f]) for f in rest])
+    results = step("whole parse (the two above, and counting uses)", lambda: [parse_file(f, d) for f, d in data.items()])
+    step("marshal the results", lambda: marshal.dumps(results))
+    step("for comparison: tree-sitter on every file", lambda: [scan_with_tree_sitter(f, d) for f, d in data.items()])
+    return steps
 
 
 def main() -> None:
@@ -76,6 +108,8 @@ def main() -> None:
             "git grep -w": [timed(lambda q=q: subprocess.run(["git", "grep", "-n", "-w", q], cwd=tree, capture_output=True)) for q in queries],
         }
         lines = sum(len((tree / f).read_bytes().splitlines()) for f in files)
+        steps = cold_steps(tree, files)
+        stored = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
 
     console = Console()
     console.print(f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs")
@@ -88,6 +122,15 @@ def main() -> None:
     build.add_row("first lookup after it (loads the stored index)", f"{first_query:.2f}")
     build.add_row("raw floor: ctags -R (definitions only)", f"{ctags:.2f}" if ctags else "ctags not installed")
     console.print(build)
+    console.print(f"stored index: {stored / 2**20:.1f} MB")
+    cpu = Table(title="a cold build's steps, CPU s in one process")
+    for column in ("step", "CPU s"):
+        cpu.add_column(column, justify="left" if column == "step" else "right")
+    for name, seconds in steps.items():
+        cpu.add_row(name, f"{seconds:.2f}")
+    cpu.add_row("the build's CPU beyond the steps (processes, pickling, packs, manifest)",
+                f"{cold_cpu - steps['read and hash'] - steps['whole parse (the two above, and counting uses)'] - steps['marshal the results']:.2f}")
+    console.print(cpu)
     table = Table(title="query latency")
     for column in ("query", "median ms", "p95 ms"):
         table.add_column(column, justify="left" if column == "query" else "right")
