@@ -1,6 +1,7 @@
 """Why a SWE-bench test log holds no results swebench accepts, said in one line: the output
 was cut, eval.sh stopped before its markers, the tests could not import (with the test
-command's exit status), no test ran, or the exit status contradicts the log."""
+command's exit status), no test ran, or the exit status contradicts the log. And notes for a
+task not resolved: tests that failed beside network errors, eval.sh's reinstall that failed."""
 
 from __future__ import annotations
 
@@ -50,3 +51,30 @@ def network_note(log: str, failed: list[str]) -> str:
         return ""
     return (f"; the log shows network errors ({found.group(0)!r}): {', '.join(failed[:5])} may need a network, "
             "which grading does not give (sweb.yaml's dgm_grading_network: true opts in)")
+
+
+# eval.sh's reinstall as `bash -x` traces it, up to the next traced command
+REINSTALL = re.compile(r"^\+ (\S*python\S* -m pip install[^\n]*|pip install[^\n]*|\S*python\S* setup\.py "
+                       r"(?:install|develop)[^\n]*)\n(.*?)(?=^\+ |\Z)", re.MULTILINE | re.DOTALL)
+MISSING = re.compile(r"No matching distribution found for ([^\s(]+)")
+FAILED = re.compile(r"^\s*(?:ERROR|error)\b.*$", re.MULTILINE)
+
+
+def reinstall_note(log: str) -> str:
+    """A note when eval.sh's reinstall of the repository failed before the tests: they then ran
+    against what the image had installed, without the patch unless that install is editable.
+    Offline the usual cause is a build requirement (setuptools-scm, say) the env lacks."""
+    from swebench.harness import constants
+
+    setup = log.split(constants.START_TEST_OUTPUT)[0]
+    for found in REINSTALL.finditer(setup):
+        output = found.group(2)
+        # pip reports a resolver conflict as an ERROR line too, and then installs all the same
+        if not FAILED.search(output) or "Successfully installed" in output:
+            continue
+        missing = MISSING.search(output)
+        cause = (f"the build needs {missing.group(1)}, which the environment lacks and grading cannot download"
+                 if missing else FAILED.findall(output)[-1].strip()[:200])
+        return (f"; eval.sh's reinstall `{found.group(1).strip()}` failed ({cause}): the tests ran against the "
+                "image's own install")
+    return ""
