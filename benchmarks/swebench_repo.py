@@ -185,8 +185,8 @@ class SwebenchRepo:
         (log_dir / "outcomes.json").write_text(json.dumps(outcomes, indent=1))
         text = log.read_text()
         if not found:
-            return GradeResult(resolved=False, applied=True, reason=no_results_reason(text, spec) + reinstall_note(text),
-                               **base)
+            reason = no_results_reason(text, spec) + reinstall_note(text)
+            return GradeResult(resolved=False, applied=True, reason=reason, **base)
         resolved, reason, f2p, p2p = verdict(task, outcomes)
         failed = [t for t, o in f2p.items() if o != "passed"] + [t for t, o in p2p.items() if o not in ("passed", "skipped")]
         reason += "" if self.grading_network else network_note(text, failed)
