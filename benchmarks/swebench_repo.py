@@ -38,7 +38,7 @@ from benchmarks.grader import GradeResult, GradingError, keep_logs, verdict
 from benchmarks.patches import swebench_changes
 from benchmarks.suite import SuiteError
 from benchmarks.swebench_image import TESTBED, instance_image, preflight
-from benchmarks.swebench_log import network_note, no_results_reason
+from benchmarks.swebench_log import network_note, no_results_reason, reinstall_note
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks, require_fail_to_pass
 
@@ -183,11 +183,14 @@ class SwebenchRepo:
         status_map, found = grading.get_logs_eval(spec, str(log))
         outcomes = verdict_outcomes(task, status_map, spec.eval_type) if found else {}
         (log_dir / "outcomes.json").write_text(json.dumps(outcomes, indent=1))
+        text = log.read_text()
         if not found:
-            return GradeResult(resolved=False, applied=True, reason=no_results_reason(log.read_text(), spec), **base)
+            reason = no_results_reason(text, spec) + reinstall_note(text)
+            return GradeResult(resolved=False, applied=True, reason=reason, **base)
         resolved, reason, f2p, p2p = verdict(task, outcomes)
         failed = [t for t, o in f2p.items() if o != "passed"] + [t for t, o in p2p.items() if o not in ("passed", "skipped")]
-        reason += "" if self.grading_network else network_note(log.read_text(), failed)
+        reason += "" if self.grading_network else network_note(text, failed)
+        reason += "" if resolved else reinstall_note(text)
         return GradeResult(resolved=resolved, applied=True, reason=reason, fail_to_pass=f2p, pass_to_pass=p2p, **base)
 
 

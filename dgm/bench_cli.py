@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dgm.errors import DgmError
@@ -37,9 +38,9 @@ def validate(
         f"{report.empty_resolved}/{report.total} ({100 * report.empty_resolved / max(1, report.total):.0f} %)"
     )
     if report.free:
-        console.print(f"free (the stub already passes, inherent to the benchmark): {', '.join(report.free)}")
-    for problem in report.problems:
-        console.print(f"[red]✗[/red] {problem}")
+        console.print(f"free (the stub already passes, inherent to the benchmark): {escape(', '.join(report.free))}")
+    for problem in report.problems:  # test ids hold brackets (`test_x[param]`) rich would take for markup
+        console.print(f"[red]✗[/red] {escape(problem)}")
     if not report.ok:
         raise DgmError(f"the harness failed on {len(report.problems)} task(s) of {loaded.name}; logs in {logs}")
 
@@ -71,8 +72,8 @@ def grade(
     for column in ("instance", "resolved", "reason", "dropped"):
         table.add_column(column)
     for instance_id, r in results.items():
-        table.add_row(instance_id, "[green]yes[/green]" if r["resolved"] else "[red]no[/red]", r["reason"][:70],
-                      ", ".join(r["dropped_paths"])[:60])
+        table.add_row(escape(instance_id), "[green]yes[/green]" if r["resolved"] else "[red]no[/red]",
+                      escape(r["reason"][:70]), escape(", ".join(r["dropped_paths"])[:60]))
     console.print(table)
     console.print(f"results: {out / 'results.json'}")
 

@@ -106,6 +106,29 @@ def test_an_image_that_cannot_serve_is_named_in_one_line_before_any_evaluation(f
     assert "builds FROM registry.example/swe/missing:1, which Docker does not have" in message, message
 
 
+BUILD_NEEDS_SCM = """diff --git a/setup.py b/setup.py
+--- a/setup.py
++++ b/setup.py
+@@ -1,3 +1,4 @@
+ from setuptools import find_packages, setup
+ 
+-setup(name="unitconv", version="0.1", package_dir={"": "src"}, packages=find_packages("src"))
++setup(name="unitconv", version="0.1", package_dir={"": "src"}, packages=find_packages("src"),
++      setup_requires=["setuptools_scm"])
+"""
+
+
+def test_a_reinstall_that_cannot_build_offline_is_named_in_the_verdict(foreign_suite, tmp_path):
+    # pytest-dev__pytest-7373 on a foreign base: eval.sh's `pip install -e .` needs setuptools-scm,
+    # which the env lacks (swebench's harness fetches it into an isolated build); a non-editable
+    # install then leaves the tests on the old code, and a bare "FAIL_TO_PASS not passing" hid why
+    suite, task = foreign_suite
+    graded = suite.grade(task, task.patch + BUILD_NEEDS_SCM, log_dir=tmp_path, timeout=300, run_id="test-foreign")
+    assert not graded.resolved
+    assert ("eval.sh's reinstall `python -m pip install .` failed (the build needs setuptools_scm, which the "
+            "environment lacks and grading cannot download)") in graded.reason, graded.reason
+
+
 def test_a_short_run_with_the_scripted_model_learns_on_the_foreign_task(foreign_suite, tmp_path):
     suite, _ = foreign_suite
     result = one_task_run(SPEC, suite.tasks(), tmp_path)

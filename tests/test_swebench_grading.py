@@ -91,6 +91,24 @@ def test_failed_tests_beside_network_errors_are_named_as_needing_a_network():
     assert network_note(log, []) == "" and network_note("FAILED t.py::x - AssertionError", ["t.py::x"]) == ""
 
 
+def test_only_tests_whose_own_failure_shows_a_network_error_are_named_as_needing_one():
+    # psf__requests-5414 with the empty patch: its FAIL_TO_PASS test fails for want of the fix,
+    # beside four timeout tests that fail for want of a network; only those four need one
+    log = ("=================================== FAILURES ===================================\n"
+           "_____ TestRequests.test_invalid_url[InvalidURL-http://.example.com] _____\n"
+           "E       Failed: DID NOT RAISE <class 'requests.exceptions.InvalidURL'>\n"
+           "__________________ TestTimeout.test_connect_timeout[timeout0] __________________\n"
+           "E   requests.exceptions.ConnectionError: [Errno 101] Network is unreachable\n"
+           "=========================== short test summary info ============================\n"
+           "FAILED tests/test_requests.py::TestRequests::test_invalid_url[InvalidURL-http://.example.com]\n"
+           "FAILED tests/test_requests.py::TestTimeout::test_connect_timeout[timeout0] - ...\n")
+    fix = "tests/test_requests.py::TestRequests::test_invalid_url[InvalidURL-http://.example.com]"
+    timeout = "tests/test_requests.py::TestTimeout::test_connect_timeout[timeout0]"
+    note = network_note(log, [fix, timeout])
+    assert f": {timeout} may need a network" in note and fix not in note
+    assert network_note(log, [fix]) == ""
+
+
 def test_grading_has_a_network_only_where_the_task_repo_opts_in(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE, repo)

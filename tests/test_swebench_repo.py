@@ -78,6 +78,21 @@ def test_a_malformed_task_names_the_task_and_the_field(tmp_path):
     assert "tasks/tinycalc__tinycalc-1: missing eval.sh" in " ".join(result.stderr.split())
 
 
+def test_validate_names_a_parametrized_test_in_full(tmp_path):
+    # requests' Verified rows list `test_connect_timeout[timeout0]`; the console took `[timeout0]`
+    # for markup and printed `test_connect_timeout` twice, naming neither test
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    for other in ("tinytext__tinytext-2", "tinywords__tinywords-3"):
+        shutil.rmtree(repo / "tasks" / other)
+    tests = repo / "tasks" / "tinycalc__tinycalc-1" / "tests.json"
+    listed = json.loads(tests.read_text())
+    tests.write_text(json.dumps({**listed, "PASS_TO_PASS": ["tests/test_calc.py::test_sub[timeout0]"]}))
+    result = dgm("bench", "validate", f"swebench:{repo}", "--logs", str(tmp_path / "logs"))
+    assert result.returncode != 0
+    assert "PASS_TO_PASS test(s) broken, e.g. tests/test_calc.py::test_sub[timeout0]" in result.stdout, result.stdout
+
+
 def test_without_the_swebench_package_the_error_names_the_extra(tmp_path):
     # a path entry that shadows the installed package with one that cannot be imported
     (tmp_path / "swebench").mkdir()
