@@ -92,9 +92,11 @@ _GO_VERDICT = re.compile(r"^--- (PASS|FAIL): ((?:Test|Fuzz)\w*)", re.M)
 
 
 def _go_tally(output: str, tests: tuple[str, ...]) -> Tally | None:
-    verdicts = _GO_VERDICT.findall(output)
-    if not verdicts:
+    """The top-level verdicts, once the go command's own line for the package (`ok  pkg 0.1s`,
+    `FAIL pkg 0.1s`) says the test binary ended: a package with no tests has verdicts of none."""
+    if not re.search(r"^(?:ok|FAIL)\s+\S+\s+[\d.]+s\b", output, re.M):
         return None
+    verdicts = _GO_VERDICT.findall(output)
     failed = sum(v == "FAIL" for v, _ in verdicts)
     return Tally(len(verdicts) - failed, failed)
 
@@ -113,7 +115,8 @@ def _cargo_tally(output: str, tests: tuple[str, ...]) -> Tally | None:
         runs = list(re.finditer(rf"^\s*Running {re.escape(test)} \(", output, re.M))
         if not runs:
             continue
-        section = re.split(r"^\s*(?:Running|Doc-tests) ", output[runs[-1].end():], maxsplit=1, flags=re.M)[0]
+        # up to cargo's next target, whose header may follow a line the binary left unfinished
+        section = re.split(r"\s(?:Running|Doc-tests) ", output[runs[-1].end():], maxsplit=1)[0]
         result = re.search(r"^test result: \w+\. (\d+) passed; (\d+) failed", section, re.M)
         if result:
             found = True

@@ -52,8 +52,10 @@ func helperTest(t *testing.T) {}
 func BenchmarkC(b *testing.B) {}
 """
     assert TOOLCHAINS["go"].declared({"x_test.go": text}) == 2
-    run = "=== RUN   TestA\n=== RUN   TestA/sub\n    --- PASS: TestA/sub (0.00s)\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.00s)\nFAIL\n"
+    run = "=== RUN   TestA\n=== RUN   TestA/sub\n    --- PASS: TestA/sub (0.00s)\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.00s)\nFAIL\nFAIL\tx\t0.004s\n"
     assert TOOLCHAINS["go"].tally(run, ("x_test.go",)) == Tally(1, 1)
+    assert TOOLCHAINS["go"].tally(run.replace("FAIL\tx\t0.004s\n", ""), ("x_test.go",)) is None  # no package line
+    assert TOOLCHAINS["go"].tally("testing: warning: no tests to run\nPASS\nok  \tx\t0.003s\n", ()) == Tally(0, 0)
 
 
 def test_javascript_counts_test_and_it_after_enabling_but_not_skips_or_regex_test():
@@ -94,13 +96,13 @@ test result: ok. 5 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
      Running tests/x.rs (target/debug/deps/x-2)
 running 3 tests
 test a ... ok
-   Doc-tests x
+test b ...    Doc-tests x
 running 0 tests
 test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
 """
     # the test file's binary ended before its result line; the library's 5 and the doc-tests' 0 are not its
     assert TOOLCHAINS["rust"].tally(run, ("tests/x.rs",)) is None
-    whole = run.replace("test a ... ok\n", "test a ... ok\ntest result: FAILED. 2 passed; 1 failed; 0 ignored\n")
+    whole = run.replace("test b ...    Doc", "test b ... FAILED\ntest result: FAILED. 2 passed; 1 failed; 0 ignored\n   Doc")
     assert TOOLCHAINS["rust"].tally(whole, ("tests/x.rs",)) == Tally(2, 1)
 
 
