@@ -133,7 +133,7 @@ def exercise_dir(exercise: Exercise) -> str:
 def phases(exercise: Exercise) -> list[tuple[str, str]]:
     """(phase, shell command): the toolchain's configure, build and test commands for `exercise`."""
     toolchain = TOOLCHAINS[exercise.language]
-    tests = {path: text for path, text in exercise.graded_files().items() if path in exercise.tests}
+    tests = exercise.runner_tests()
     names = {"tests": " ".join(shlex.quote(t) for t in exercise.tests),
              "solution": " ".join(shlex.quote(s) for s in exercise.solution if s.endswith(".py")),
              "name": shlex.quote(exercise.name), "classes": java_classes(tests)}
@@ -197,7 +197,7 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
             return GradeResult(resolved=False, applied=True, reason=offline, **base)
         seconds = max(1, min(TEST_SECONDS, int(timeout) - SETUP_SECONDS))
         repo = exercise_dir(exercise)
-        tests = {path: text for path, text in files.items() if path in exercise.tests}
+        tests = exercise.runner_tests()
         hashes = {f"{repo}/{path}": hashlib.sha256(text.encode()).hexdigest() for path, text in tests.items()}
         nonce = secrets.token_hex(16)
         script = GRADE_SCRIPT.format(repo=repo, prepare=TOOLCHAINS[exercise.language].prepare,

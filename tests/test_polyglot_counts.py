@@ -52,6 +52,10 @@ func helperTest(t *testing.T) {}
 func BenchmarkC(b *testing.B) {}
 """
     assert TOOLCHAINS["go"].declared({"x_test.go": text}) == 2
+    # of the files a plain go test builds
+    steps = {"x_test.go": text, "step2_test.go": "//go:build step2 || (!step1 && !step3)\n\npackage x\n" + text,
+             "bonus_test.go": "//go:build bonus\n// +build bonus\n\npackage x\n" + text}
+    assert TOOLCHAINS["go"].declared(steps) == 4
     run = "=== RUN   TestA\n=== RUN   TestA/sub\n    --- PASS: TestA/sub (0.00s)\n--- PASS: TestA (0.00s)\n--- FAIL: TestB (0.00s)\nFAIL\nFAIL\tx\t0.004s\n"
     assert TOOLCHAINS["go"].tally(run, ("x_test.go",)) == Tally(1, 1)
     assert TOOLCHAINS["go"].tally(run.replace("FAIL\tx\t0.004s\n", ""), ("x_test.go",)) is None  # no package line
