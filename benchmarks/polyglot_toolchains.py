@@ -194,8 +194,48 @@ def _catch_tally(output: str, tests: tuple[str, ...]) -> Tally | None:
     return Tally(int(last.group(1)) - int(last.group(2)), int(last.group(2)))
 
 
+# what the grading's CMake run defines (-DEXERCISM_RUN_ALL_TESTS=1); EXERCISM_TEST_SUITE (a system
+# Catch) and EXERCISM_INCLUDE_BENCHMARK (parallel-letter-frequency's benchmark) stay undefined
+_CPP_DEFINED = {"EXERCISM_RUN_ALL_TESTS"}
+_CPP_CONDITION = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b(.*)$")
+
+
+def _cpp_holds(directive: str, condition: str) -> bool:
+    """Whether a preprocessor condition holds: `#ifdef X`, `#ifndef X`, `#if [!]defined(X)` and
+    `#if X` on the macros above; anything else (not in the benchmark) is taken to hold."""
+    if directive in ("ifdef", "ifndef"):
+        return (condition.split()[0] in _CPP_DEFINED) == (directive == "ifdef")
+    simple = re.fullmatch(r"\s*(!?)\s*(?:defined\s*\(\s*(\w+)\s*\)|defined\s+(\w+)|(\w+))\s*", condition)
+    if not simple:
+        return True
+    negated, *names = simple.groups()
+    return ((next(n for n in names if n) in _CPP_DEFINED) or condition.strip().isdigit() and condition.strip() != "0") != bool(negated)
+
+
 def _catch_declared(tests: dict[str, str]) -> int:
-    return _count(r"^[ \t]*TEST_CASE[ \t]*\(", tests)
+    """`TEST_CASE(` lines the preprocessor keeps, with every test switched on (most test files put
+    all but the first in `#if defined(EXERCISM_RUN_ALL_TESTS)`)."""
+    count = 0
+    for text in tests.values():
+        stack: list[tuple[bool, bool]] = []  # (this branch is live, some branch of this #if was)
+        for line in text.splitlines():
+            directive = _CPP_CONDITION.match(line)
+            live = all(branch for branch, _ in stack)
+            if directive:
+                kind, condition = directive.groups()
+                if kind in ("if", "ifdef", "ifndef"):
+                    holds = _cpp_holds(kind, condition)
+                    stack.append((holds, holds))
+                elif kind == "elif" and stack:
+                    holds = not stack[-1][1] and _cpp_holds("if", condition)
+                    stack[-1] = (holds, stack[-1][1] or holds)
+                elif kind == "else" and stack:
+                    stack[-1] = (not stack[-1][1], True)
+                elif kind == "endif" and stack:
+                    stack.pop()
+            elif live and re.match(r"[ \t]*TEST_CASE[ \t]*\(", line):
+                count += 1
+    return count
 
 
 def _junit_tally(output: str, tests: tuple[str, ...]) -> Tally | None:

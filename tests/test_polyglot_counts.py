@@ -81,8 +81,11 @@ def test_java_counts_test_annotations_and_selects_the_test_classes_by_name():
 def test_python_and_cpp_count_test_functions_and_test_cases():
     python = "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n    def helper(self):\n        pass\ndef test_b():\n    pass\n"
     assert TOOLCHAINS["python"].declared({"x_test.py": python}) == 2
-    cpp = 'TEST_CASE("a") {}\n#if defined(EXERCISM_RUN_ALL_TESTS)\nTEST_CASE("b", "[tag]") {}\n#endif\n// TEST_CASE("c")\n'
-    assert TOOLCHAINS["cpp"].declared({"x_test.cpp": cpp}) == 2
+    cpp = ('#ifdef EXERCISM_TEST_SUITE\n#include <catch2/catch.hpp>\n#else\n#include "test/catch.hpp"\n#endif\n'
+           'TEST_CASE("a") {}\n#if defined(EXERCISM_RUN_ALL_TESTS)\nTEST_CASE("b", "[tag]") {}\n#ifndef M_PI\n#endif\n'
+           'TEST_CASE("c") {}\n#endif\n// TEST_CASE("d")\n#if defined(EXERCISM_INCLUDE_BENCHMARK)\nTEST_CASE("e") {}\n'
+           '#else\nTEST_CASE("f") {}\n#endif\n')
+    assert TOOLCHAINS["cpp"].declared({"x_test.cpp": cpp}) == 4  # a, b, c and f
     assert TOOLCHAINS["cpp"].tally("test cases: 5 | 3 passed | 2 failed\n", ()) == Tally(3, 2)
     assert TOOLCHAINS["cpp"].tally("All tests passed (9 assertions in 4 test cases)\n", ()) == Tally(4, 0)
 
