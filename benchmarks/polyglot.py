@@ -1,13 +1,18 @@
 """`polyglot:PATH`: a Polyglot-layout tree (aider's polyglot-benchmark, or exercises of the same
 shape) as a task suite. One exercise is one task: the agent works on the exercise without its
 tests, as DGM does; grading puts the pristine exercise in a fresh container, applies the solution
-files of the patch, runs the language's tests, and exit 0 means resolved."""
+files of the patch and runs the language's configure, build and test phases. Resolved takes more
+than the test phase's exit 0, which graded code can fake (an exit(0) before any test fails, tests
+skipped or never found): the runner's own summary in the test phase's output, with no test failed
+and as many passed as the pristine test files declare, counted statically on the host
+(polyglot_toolchains), and the test files unchanged after every phase."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import secrets
 import shlex
 import threading
 from dataclasses import dataclass
@@ -17,7 +22,7 @@ from benchmarks.agent_run import COMMIT
 from benchmarks.grader import GradeResult, keep_logs
 from benchmarks.patches import keep_changes
 from benchmarks.polyglot_layout import Exercise, PolyglotError, find_exercises
-from benchmarks.polyglot_toolchains import TOOLCHAINS, failure_reason, offline_problem
+from benchmarks.polyglot_toolchains import TOOLCHAINS, failure_reason, java_classes, offline_problem, unproven_reason
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, require_fail_to_pass
 from dgm.errors import DgmError
@@ -38,7 +43,16 @@ TOOLCHAIN_ENV = {
 }
 IGNORED = ("build/", "target/", "Cargo.lock", "__pycache__/", "node_modules/", "*.class")
 
-# Each phase is announced as it starts; the first that fails ends the run with its exit code.
+NONCE_FILE = "/work/task/nonce"
+# The patch is applied by bash; the phases are run by a supervisor in Python, which first makes
+# itself non-dumpable (prctl PR_SET_DUMPABLE 0), then reads and deletes the nonce file, before
+# any graded code runs. Each phase is announced as it starts and as it ends, with its exit code,
+# in lines ending with the nonce; the first phase that fails ends the run with its exit code.
+# The graded code runs as the same uid, shares stdout and can read the supervisor's command
+# line, but not its memory, environment or open files (/proc/PID/mem, environ, fd/ need the
+# ptrace access a non-dumpable process refuses to its uid, whatever Yama says), so it cannot
+# print a marker that counts. The test files' hashes are taken before the phases and checked
+# after each: a solution that rewrites the tests at build or run time is told.
 GRADE_SCRIPT = """set -u
 mkdir -p /work/out && cd {repo}
 {prepare}
@@ -46,28 +60,85 @@ if [ -s /work/task/model.patch ]; then
   git apply --whitespace=nowarn /work/task/model.patch >>/work/out/apply.log 2>&1 \\
     || patch --batch --fuzz=5 -p1 -i /work/task/model.patch >>/work/out/apply.log 2>&1 || exit {apply_failed}
 fi
-timeout -k 10 {seconds} bash -c {phases}
-code=$?; echo "[dgm] ended $code"; exit $code
+exec python3 -I -S -c {supervisor} {nonce_file} {phases} {seconds} {hashes}
 """
-PHASE = """printf '\\n[dgm] {phase}\\n'
-{command} || exit $?
+SUPERVISOR = """
+import ctypes, hashlib, json, os, subprocess, sys, time
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0: see GRADE_SCRIPT
+with open(sys.argv[1]) as f:
+    nonce = f.read().strip()
+os.unlink(sys.argv[1])
+phases, deadline, hashes = json.loads(sys.argv[2]), time.monotonic() + int(sys.argv[3]), json.loads(sys.argv[4])
+
+def changed():
+    def digest(path):
+        try:
+            with open(path, "rb") as f:
+                return hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            return None
+    return [path for path, want in hashes.items() if digest(path) != want]
+
+code = 0
+for phase, command in phases:
+    print(f"\\n[dgm] {phase} {nonce}", flush=True)
+    left = max(1, round(deadline - time.monotonic()))
+    code = subprocess.run(["timeout", "-k", "10", str(left), "bash", "-c", command], stderr=subprocess.STDOUT).returncode
+    tampered = changed()
+    if tampered:
+        print(f"\\n[dgm] {phase} changed {json.dumps(tampered)} {nonce}", flush=True)
+        code = code or 1
+    print(f"\\n[dgm] {phase} ended {code} {nonce}", flush=True)
+    if code:
+        break
+sys.exit(code)
 """
-_PHASE = re.compile(r"^\[dgm\] (configure|build|tests)$", re.M)
-_ENDED = re.compile(r"^\[dgm\] ended (\d+)$", re.M)
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    """One phase as the supervisor's markers tell it: its output, its exit code (None: it never
+    ended, the supervisor was killed) and the test files found changed after it."""
+
+    phase: str
+    output: str
+    code: int | None
+    changed: tuple[str, ...] = ()
+
+
+def read_phases(stdout: str, nonce: str) -> list[PhaseRun]:
+    """The phases the supervisor ran, by its markers only (lines ending with the nonce)."""
+    marker = re.compile(rf"^\[dgm\] (configure|build|tests)(?: (ended) (-?\d+)| (changed) (\[.*\]))? {re.escape(nonce)}$", re.M)
+    runs, start, phase, changed = [], 0, None, ()
+    for found in marker.finditer(stdout):
+        name, ended, code, was_changed, paths = found.groups()
+        if was_changed:
+            changed = tuple(json.loads(paths))
+        elif ended:
+            runs.append(PhaseRun(name, stdout[start:found.start()], int(code), changed))
+            phase = None
+        else:
+            if phase:  # the previous phase never ended
+                runs.append(PhaseRun(phase, stdout[start:found.start()], None))
+            phase, start, changed = name, found.end(), ()
+    if phase:
+        runs.append(PhaseRun(phase, stdout[start:], None))
+    return runs
 
 
 def exercise_dir(exercise: Exercise) -> str:
     return f"{WORKDIR}/{exercise.name}"
 
 
-def phases_script(exercise: Exercise) -> str:
-    """The toolchain's configure, build and test commands for `exercise`, as one shell script."""
+def phases(exercise: Exercise) -> list[tuple[str, str]]:
+    """(phase, shell command): the toolchain's configure, build and test commands for `exercise`."""
     toolchain = TOOLCHAINS[exercise.language]
+    tests = exercise.runner_tests()
     names = {"tests": " ".join(shlex.quote(t) for t in exercise.tests),
              "solution": " ".join(shlex.quote(s) for s in exercise.solution if s.endswith(".py")),
-             "name": shlex.quote(exercise.name)}
+             "name": shlex.quote(exercise.name), "classes": java_classes(tests)}
     steps = [("configure", toolchain.configure), ("build", toolchain.build), ("tests", toolchain.test)]
-    return "".join(PHASE.format(command=command.format(**names), phase=phase) for phase, command in steps if command)
+    return [(phase, command.format(**names)) for phase, command in steps if command]
 
 
 @dataclass(frozen=True)
@@ -126,39 +197,52 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
             return GradeResult(resolved=False, applied=True, reason=offline, **base)
         seconds = max(1, min(TEST_SECONDS, int(timeout) - SETUP_SECONDS))
         repo = exercise_dir(exercise)
+        tests = exercise.runner_tests()
+        hashes = {f"{repo}/{path}": hashlib.sha256(text.encode()).hexdigest() for path, text in tests.items()}
+        nonce = secrets.token_hex(16)
         script = GRADE_SCRIPT.format(repo=repo, prepare=TOOLCHAINS[exercise.language].prepare,
-                                     apply_failed=APPLY_FAILED, seconds=seconds,
-                                     phases=shlex.quote(phases_script(exercise)))
+                                     apply_failed=APPLY_FAILED, supervisor=shlex.quote(SUPERVISOR),
+                                     nonce_file=NONCE_FILE, phases=shlex.quote(json.dumps(phases(exercise))),
+                                     seconds=seconds, hashes=shlex.quote(json.dumps(hashes)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
-            box.put(repo, files)
-            box.put("/work/task", {"model.patch": patch})
+            box.put_all([(repo, files), ("/work/task", {"model.patch": patch, "nonce": nonce})])
             result = box.run()
             try:
                 apply_log = box.read("/work/out/apply.log").decode(errors="replace")
             except DgmError:
                 apply_log = ""
         output = result.stdout + result.stderr
-        phases = _PHASE.findall(result.stdout)
-        ended = _ENDED.findall(result.stdout)
-        # the graded code shares stdout: a forged "ended 0" beside the real line resolves nothing
-        resolved = result.reason == "exit" and result.exit_code == 0 and ended == ["0"] and phases[-1:] == ["tests"]
-        # the exit code is the verdict, so every test file shares it
-        outcomes = {test: "passed" if resolved else "failed" for test in exercise.tests} if ended else {}
+        runs = read_phases(result.stdout, nonce)
+        verdict = _verdict(exercise, result.reason, result.exit_code, runs, tests, seconds)
+        # the verdict is the run's, so every test file shares it
+        outcomes = {test: "passed" if verdict == "resolved" else "failed" for test in exercise.tests} if runs else {}
         keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": output,
                             "apply.log": apply_log, "outcomes.json": json.dumps(outcomes, indent=1)})
         base.update(duration=result.duration, fail_to_pass=outcomes)
-        if result.reason != "exit":
-            return GradeResult(resolved=False, applied=True, reason=f"grading ended by {result.reason}", **base)
-        if not ended:
-            applied = result.exit_code != APPLY_FAILED
-            reason = "the model patch did not apply" if not applied else f"grading failed (exit {result.exit_code})"
-            return GradeResult(resolved=False, applied=applied, reason=reason, **base)
-        if resolved:
-            return GradeResult(resolved=True, applied=True, reason="resolved", **base)
-        reason = failure_reason(TOOLCHAINS[exercise.language], phases[-1] if phases else "tests", int(ended[-1]),
-                                output, seconds)
-        return GradeResult(resolved=False, applied=True, reason=reason, **base)
+        applied = bool(runs) or result.exit_code != APPLY_FAILED
+        return GradeResult(resolved=verdict == "resolved", applied=applied, reason=verdict, **base)
+
+
+def _verdict(exercise: Exercise, end: str, exit_code: int | None, runs: list[PhaseRun], tests: dict[str, str],
+             seconds: int) -> str:
+    """"resolved", or why not. Resolved takes the container's exit 0, every phase ended 0 by the
+    supervisor's markers, and the runner's own summary proving the declared tests all passed."""
+    toolchain = TOOLCHAINS[exercise.language]
+    if end != "exit":
+        return f"grading ended by {end}"
+    if not runs:
+        return "the model patch did not apply" if exit_code == APPLY_FAILED else f"grading failed (exit {exit_code})"
+    last = runs[-1]
+    if last.changed:
+        return f"the {last.phase} changed the test files: {', '.join(p.rsplit('/', 1)[-1] for p in last.changed)}"
+    if last.code is None:
+        return f"the {last.phase} never ended: its supervisor was ended (exit {exit_code})"
+    if last.code:
+        return failure_reason(toolchain, last.phase, last.code, last.output, seconds, tuple(tests))
+    if [run.phase for run in runs] != [phase for phase, _ in phases(exercise)] or exit_code != 0:
+        return f"grading failed (exit {exit_code})"
+    return unproven_reason(toolchain, last.output, tests) or "resolved"
 
 
 _image: str | None = None

@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks.polyglot import TOOLCHAINS, load_polyglot_suite, solution_changes
 from benchmarks.polyglot_layout import LANGUAGES, PolyglotError, file_diff
+from benchmarks.polyglot_toolchains import Tally
 from benchmarks.task_suite import load_task_suite
 from sandbox.debian_base import release_sources
 from tests.runs import dgm
@@ -181,14 +182,16 @@ def test_the_polyglot_base_moves_the_hosts_mirror_entries_to_trixie():
         "deb http://deb.debian.org/debian trixie-updates main"]
 
 
-@pytest.mark.parametrize("language, output, counts", [
-    ("python", "F.\nFAILED t.py::a - 9 failed\n1 failed, 1 passed in 0.10s\n", (1, 2)),
-    ("go", "--- FAIL: TestA (0.00s)\n    --- PASS: TestA/x (0.00s)\n--- PASS: TestB (0.00s)\n", (1, 3)),
-    ("rust", "test result: FAILED. 2 passed; 1 failed; 0 ignored\ntest result: ok. 0 passed; 0 failed;\n", (1, 3)),
-    ("cpp", "test cases: 5 | 3 passed | 2 failed\nassertions: 9 | 7 passed | 2 failed\n", (2, 5)),
-    ("cpp", "All tests passed (12 assertions in 4 test cases)\n", (0, 4)),
-    ("java", "[         3 tests found           ]\n[         1 tests failed          ]\n", (1, 3)),
-    ("javascript", "Tests:       2 failed, 1 skipped, 4 passed, 7 total\n", (2, 7)),
+@pytest.mark.parametrize("language, output, tally", [
+    ("python", "F.\nFAILED t.py::a - 9 failed\n1 failed, 1 passed in 0.10s\n", Tally(1, 1)),
+    ("go", "--- FAIL: TestA (0.00s)\n    --- PASS: TestA/x (0.00s)\n--- PASS: TestB (0.00s)\nFAIL\tx\t0.01s\n", Tally(1, 1)),
+    ("rust", "     Running tests/t.rs (target/debug/deps/t-1)\ntest result: FAILED. 2 passed; 1 failed; 0 ignored\n"
+             "   Doc-tests t\ntest result: ok. 0 passed; 0 failed;\n", Tally(2, 1)),
+    ("cpp", "test cases: 5 | 3 passed | 2 failed\nassertions: 9 | 7 passed | 2 failed\n", Tally(3, 2)),
+    ("cpp", "All tests passed (12 assertions in 4 test cases)\n", Tally(4, 0)),
+    ("java", "[         3 tests found           ]\n[         2 tests successful      ]\n[         1 tests failed          ]\n",
+     Tally(2, 1)),
+    ("javascript", "Tests:       2 failed, 1 skipped, 4 passed, 7 total\n", Tally(4, 2)),
 ])
-def test_each_languages_test_counts_are_read_from_its_runners_summary(language, output, counts):
-    assert TOOLCHAINS[language].counts(output) == counts
+def test_each_languages_tally_is_read_from_its_runners_summary(language, output, tally):
+    assert TOOLCHAINS[language].tally(output, ("tests/t.rs",)) == tally
