@@ -23,6 +23,10 @@ _TEST_SETUP = re.compile(
 # Loaded by Python's start-up or by an installer's metadata wherever they are on the path; and
 # git's own directory, whose config would run commands when the test patch is applied.
 _STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
+# Compiled modules: Python imports an unchecked hash-based .pyc whatever its source says, and pytest
+# reads the .pyc it caches rewritten test modules in even when it writes none; one in a patch would
+# replace, unseen, code the grader protects (a helper, a test) or the code under test.
+_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$")
 # What the runner imports besides the standard library: a new top-level module of this name
 # in the repository would stand in for it wherever the repository comes first on the path.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
@@ -44,9 +48,9 @@ def is_test_path(path: str) -> bool:
 def runner_hazard(change: FileChange) -> bool:
     """Whether the section could change the test runner rather than the code under test: a
     symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
-    metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
-    one the runner imports."""
-    if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
+    metadata), a compiled module (`.pyc`, `__pycache__/`) or a file under `.git/` anywhere, or a
+    new top-level module or package named like one the runner imports."""
+    if change.special_mode or any(_STARTUP.search(path) or _COMPILED.search(path) for path in change.paths):
         return True
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
 

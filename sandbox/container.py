@@ -42,8 +42,9 @@ SELF_DEADLINE_GRACE = 30
 DISK_POLL = 2.0  # seconds between measurements of a running container's disk use
 READ_CAP = 64 * 2**20  # bytes `Sandbox.read` returns at most
 # Closed containers waiting for the background remover; past this, `close` waits for room, so a
-# daemon slower to remove than callers are to create never piles up stopped containers.
-REMOVALS_PENDING = 8
+# daemon slower to remove than callers are to create never piles up stopped containers (each
+# may hold up to its disk cap until removed). A removal takes tens of ms against a run's seconds.
+REMOVALS_PENDING = 4
 
 EndReason = Literal["exit", "timeout", "oom", "disk_full"]
 
