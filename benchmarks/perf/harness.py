@@ -82,6 +82,7 @@ class TimedSandbox(sandbox.container.Sandbox):
             self.phases["patches"] = pytest - setup
             self.phases["pytest start-up"] = end - pytest - self.phases["tests (report durations)"]
             self.phases["exit + collect"] = ended - end
+            self.phases["script"] = end - first
         times = TIMES.findall(result.stderr)
         if times:  # the second line: the script's child processes
             minutes_user, user, minutes_sys, sys_ = times[-1]
@@ -191,6 +192,9 @@ def main() -> None:
         values = [p[phase] for p in phases]
         breakdown.add_row(phase, f"{statistics.median(values):.3f}", f"{percentile(values, 0.95):.3f}")
     console.print(breakdown)
+    waits = [p["script"] / p[PHASES[-1]] for p in _timings if p.get("script") and p.get(PHASES[-1])]
+    if waits:  # near 1 on an idle machine; under load, mostly the container waiting for a CPU
+        console.print(f"the script's wall time per CPU second: p50 {statistics.median(waits):.1f}")
     rate_table = Table(title="throughput (tasks/s)")
     rate_table.add_column("path")
     for workers in rates:
