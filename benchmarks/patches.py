@@ -2,8 +2,9 @@
 write (benchmarks/patch_reader.py), never on headers: each rule looks at every name a file
 section touches (both sides of a rename or copy), its modes and whether it is binary.
 
-Every suite kind drops what could load into, shadow or replace the test runner (`runner_hazard`);
-on top of that, pyfix drops tests, test set-up and the helper modules tests use, SWE-bench resets
+Every suite kind drops what could load into, shadow or replace the test runner (`runner_hazard`)
+and compiled modules, which Python would run in place of their source (`compiled_module`); on top
+of that, pyfix drops tests, test set-up and the helper modules tests use, SWE-bench resets
 the test patch's files (its own rule, nothing more), and polyglot keeps only solution files.
 """
 
@@ -48,11 +49,16 @@ def is_test_path(path: str) -> bool:
 def runner_hazard(change: FileChange) -> bool:
     """Whether the section could change the test runner rather than the code under test: a
     symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
-    metadata), a compiled module (`.pyc`, `__pycache__/`) or a file under `.git/` anywhere, or a
-    new top-level module or package named like one the runner imports."""
-    if change.special_mode or any(_STARTUP.search(path) or _COMPILED.search(path) for path in change.paths):
+    metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
+    one the runner imports."""
+    if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
         return True
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
+
+
+def compiled_module(change: FileChange) -> bool:
+    """Whether the section touches a compiled module (`.pyc`, anything under `__pycache__/`)."""
+    return any(_COMPILED.search(path) for path in change.paths)
 
 
 def _top_level_module(path: str) -> str:
@@ -69,16 +75,16 @@ def _top_level_module(path: str) -> str:
 
 
 def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The sections of `diff` that are neither runner hazards nor touch a path `dropped` names,
-    byte for byte, and the names of every section left out. A patch git cannot read, or reads
-    otherwise than dgm, is left out whole: its one "dropped path" says why."""
+    """The sections of `diff` that are neither runner hazards nor compiled modules nor touch a path
+    `dropped` names, byte for byte, and the names of every section left out. A patch git cannot
+    read, or reads otherwise than dgm, is left out whole: its one "dropped path" says why."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
         return "", [f"{WHOLE_PATCH}{e})"]
     kept, out = [], []
     for change in changes:
-        if runner_hazard(change) or any(dropped(path) for path in change.paths):
+        if runner_hazard(change) or compiled_module(change) or any(dropped(path) for path in change.paths):
             out.append(change.name)
         else:
             kept.append(change.text)

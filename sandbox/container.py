@@ -437,22 +437,18 @@ class _Remover:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue: queue.Queue | None = None
-        self._pid = 0
-
-    def _current(self, start: bool) -> queue.Queue | None:
-        with self._lock:
-            if start and (self._queue is None or self._pid != os.getpid()):  # first use, or a forked child
-                self._queue, self._pid = queue.Queue(REMOVALS_PENDING), os.getpid()
-                threading.Thread(target=self._run, args=(self._queue,), name="sandbox-remover", daemon=True).start()
-            return self._queue if self._pid == os.getpid() else None
 
     def submit(self, container) -> None:
-        pending = self._current(start=True)
-        assert pending is not None
+        with self._lock:
+            if self._queue is None:
+                self._queue = queue.Queue(REMOVALS_PENDING)
+                threading.Thread(target=self._run, args=(self._queue,), name="sandbox-remover", daemon=True).start()
+            pending = self._queue
         pending.put(container)
 
     def drain(self) -> None:
-        pending = self._current(start=False)
+        with self._lock:
+            pending = self._queue
         if pending is not None:
             pending.join()
 
@@ -469,6 +465,8 @@ class _Remover:
 
 
 _remover = _Remover()
+# A forked child has no remover thread (and may have copied a held lock): it starts its own.
+os.register_at_fork(after_in_child=_remover.__init__)
 
 
 def wait_for_removals() -> None:
