@@ -2,8 +2,9 @@
 write (benchmarks/patch_reader.py), never on headers: each rule looks at every name a file
 section touches (both sides of a rename or copy), its modes and whether it is binary.
 
-Every suite kind drops what could load into, shadow or replace the test runner (`runner_hazard`);
-on top of that, pyfix drops tests, test set-up and the helper modules tests use, SWE-bench resets
+Every suite kind drops what could load into, shadow or replace the test runner (`runner_hazard`)
+and compiled modules, which Python would run in place of their source (`compiled_module`); on top
+of that, pyfix drops tests, test set-up and the helper modules tests use, SWE-bench resets
 the test patch's files (its own rule, nothing more), and polyglot keeps only solution files.
 """
 
@@ -23,6 +24,10 @@ _TEST_SETUP = re.compile(
 # Loaded by Python's start-up or by an installer's metadata wherever they are on the path; and
 # git's own directory, whose config would run commands when the test patch is applied.
 _STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
+# Compiled modules: Python imports an unchecked hash-based .pyc whatever its source says, and pytest
+# reads the .pyc it caches rewritten test modules in even when it writes none; one in a patch would
+# replace, unseen, code the grader protects (a helper, a test) or the code under test.
+_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$")
 # What the runner imports besides the standard library: a new top-level module of this name
 # in the repository would stand in for it wherever the repository comes first on the path.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
@@ -51,6 +56,11 @@ def runner_hazard(change: FileChange) -> bool:
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
 
 
+def compiled_module(change: FileChange) -> bool:
+    """Whether the section touches a compiled module (`.pyc`, anything under `__pycache__/`)."""
+    return any(_COMPILED.search(path) for path in change.paths)
+
+
 def _top_level_module(path: str) -> str:
     """The module a file makes importable from the repository's root (or its src/ or lib/):
     `pytest.py` and `pytest/__init__.py` make `pytest`; a namespace package never wins over a
@@ -65,16 +75,16 @@ def _top_level_module(path: str) -> str:
 
 
 def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
-    """The sections of `diff` that are neither runner hazards nor touch a path `dropped` names,
-    byte for byte, and the names of every section left out. A patch git cannot read, or reads
-    otherwise than dgm, is left out whole: its one "dropped path" says why."""
+    """The sections of `diff` that are neither runner hazards nor compiled modules nor touch a path
+    `dropped` names, byte for byte, and the names of every section left out. A patch git cannot
+    read, or reads otherwise than dgm, is left out whole: its one "dropped path" says why."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
         return "", [f"{WHOLE_PATCH}{e})"]
     kept, out = [], []
     for change in changes:
-        if runner_hazard(change) or any(dropped(path) for path in change.paths):
+        if runner_hazard(change) or compiled_module(change) or any(dropped(path) for path in change.paths):
             out.append(change.name)
         else:
             kept.append(change.text)

@@ -4,6 +4,11 @@ Every container is network-less (unless a mount such as the LLM gateway's socket
 read-only at the root, run as a uid no host user has, capped in memory, CPU, processes and disk,
 killed at its wall-clock limit (by its owner, and by itself should its owner die), labelled with
 its run and owner, and removed on every path out. What comes back out is capped too.
+
+Removal is off the caller's path: a closed container goes to one background thread and stays in
+sandbox.live's registry until it is gone, so Ctrl-C, SIGTERM (turned into Ctrl-C by dgm's CLI)
+and a normal exit (atexit) still remove it; should the daemon refuse, it stays registered for
+those sweeps, and a dead owner's containers are reaped at the next start-up (sandbox.engine).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import queue
 import re
 import tarfile
 import tempfile
@@ -35,6 +41,10 @@ _MEMORY = re.compile(r"^\d+[bkmg]?$", re.IGNORECASE)
 SELF_DEADLINE_GRACE = 30
 DISK_POLL = 2.0  # seconds between measurements of a running container's disk use
 READ_CAP = 64 * 2**20  # bytes `Sandbox.read` returns at most
+# Closed containers waiting for the background remover; past this, `close` waits for room, so a
+# daemon slower to remove than callers are to create never piles up stopped containers (each
+# may hold up to its disk cap until removed). A removal takes tens of ms against a run's seconds.
+REMOVALS_PENDING = 4
 
 EndReason = Literal["exit", "timeout", "oom", "disk_full"]
 
@@ -198,6 +208,7 @@ class Sandbox:
         check_uid_unused()
         self.limits = limits
         self._volumes = (WORKDIR, *volumes)
+        self._shared = bool(shared)
         self._started = False
         client = docker_client()
         # The container's own deadline: should its owner die, it still stops (timeout is the
@@ -242,13 +253,12 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        import docker.errors
-
-        try:
-            self._container.remove(force=True, v=True)
-        except docker.errors.NotFound:
-            pass
-        forget(self._container)
+        """Remove the container: in the background, unless it mounts shared named volumes, which
+        their owner removes right after (a volume in use cannot be removed)."""
+        if self._shared:
+            _remove(self._container)
+        else:
+            _remover.submit(self._container)
 
     def put(self, dest: str, source: Path | Mapping[str, bytes | str]) -> None:
         """Copy a host directory or file, or a {relative path: content} mapping, to `dest` (under /work)."""
@@ -409,6 +419,59 @@ class Sandbox:
             raise SandboxError(f"the copy of {path} out of the sandbox broke off: {e}") from e
         finally:
             response.close()
+
+
+def _remove(container) -> None:
+    import docker.errors
+
+    try:
+        container.remove(force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    forget(container)
+
+
+class _Remover:
+    """One background thread per process removing closed containers in the order they closed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: queue.Queue | None = None
+
+    def submit(self, container) -> None:
+        with self._lock:
+            if self._queue is None:
+                self._queue = queue.Queue(REMOVALS_PENDING)
+                threading.Thread(target=self._run, args=(self._queue,), name="sandbox-remover", daemon=True).start()
+            pending = self._queue
+        pending.put(container)
+
+    def drain(self) -> None:
+        with self._lock:
+            pending = self._queue
+        if pending is not None:
+            pending.join()
+
+    @staticmethod
+    def _run(pending: queue.Queue) -> None:
+        while True:
+            container = pending.get()
+            try:
+                _remove(container)
+            except Exception:  # refused or unanswered: still registered, so exit's sweep retries it
+                pass
+            finally:
+                pending.task_done()
+
+
+_remover = _Remover()
+# A forked child has no remover thread (and may have copied a held lock): it starts its own.
+os.register_at_fork(after_in_child=_remover.__init__)
+
+
+def wait_for_removals() -> None:
+    """Return once every container this process closed so far is removed (or given up on)."""
+    _remover.drain()
 
 
 _KINDS = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link", tarfile.FIFOTYPE: "a FIFO",

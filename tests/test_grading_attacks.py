@@ -246,6 +246,34 @@ def test_a_symlink_named_like_a_source_file_pointing_at_the_tests(task, tmp_path
     assert row["dropped_paths"] == ["inflection/helpers.py"]
 
 
+def test_a_compiled_module_that_python_loads_in_place_of_its_source(pyfix, pyfix_image, task, gene, tmp_path):
+    """An unchecked hash-based .pyc is imported whatever its source says, and pytest reads the .pyc it
+    caches rewritten tests in even when it writes none: a compiled module in a patch replaces code the
+    grader protects (a helper, a test) unseen. This one carries the gold fix, so it would resolve."""
+    from sandbox.container import Sandbox
+
+    work = tmp_path / "fixed"
+    (work / GENE).parent.mkdir(parents=True)
+    (work / GENE).write_text(gene)
+    subprocess.run(["git", "apply", "--include", GENE, "-"], input=task.patch, text=True, cwd=work, check=True)
+    compiled = "inflection/__pycache__/__init__.cpython-311.pyc"
+    with Sandbox(pyfix_image, ["python", "-c", "import py_compile; py_compile.compile('src/__init__.py', "
+                               "'out.pyc', invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)"],
+                 run_id="test-attack") as box:
+        box.put("/work/src", {"__init__.py": (work / GENE).read_text()})
+        assert box.run().ok
+        pyc = box.read("/work/out.pyc")
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / compiled).parent.mkdir(parents=True)
+    (repo / compiled).write_bytes(pyc)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    patch = subprocess.run(["git", "diff", "--cached", "--binary"], cwd=repo, capture_output=True, text=True,
+                           check=True).stdout
+    row = unresolved(task, patch, tmp_path)
+    assert row["dropped_paths"] == [compiled]
+
+
 def test_forged_outcome_lines_on_every_descriptor_then_os_exit(task, gene, tmp_path):
     row = unresolved(task, edit(GENE, gene, gene + FORGE + "_forge()\nimport os\nos._exit(0)\n"), tmp_path)
     assert row["reason"] == "the tests did not run (no report)"

@@ -1,4 +1,5 @@
-"""No container outlives its owner: Ctrl-C removes them, and a killed owner's are reaped at start-up."""
+"""No container outlives its owner: Ctrl-C removes them, closed ones waiting for the background
+remover are removed on exit and on SIGTERM too, and a killed owner's are reaped at start-up."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import textwrap
 import time
 import uuid
 
+from sandbox.container import REMOVALS_PENDING, Sandbox, wait_for_removals
 from sandbox.engine import RUN_LABEL, docker_client
 
 OWNER = textwrap.dedent("""
@@ -70,3 +72,43 @@ def test_a_killed_owner_leaves_nothing_after_the_next_start_up(sandbox_image):
     for sweep in sweeps:
         assert sweep.wait(timeout=60) == 0, sweep.stderr.read()
     assert _containers(run_id) == []
+
+
+# Closes more containers at once than the remover holds (so the last ones wait for room), then
+# ends at once with some still waiting, as a grading process may: on exit, or on SIGTERM taken
+# as Ctrl-C as dgm's CLI takes it.
+CLOSER = textwrap.dedent("""
+    import signal, sys
+    from dgm.cli import _terminate
+    from sandbox.container import REMOVALS_PENDING, Sandbox
+    from sandbox.live import _live
+    signal.signal(signal.SIGTERM, _terminate)
+    boxes = [Sandbox(sys.argv[1], ["true"], run_id=sys.argv[2]) for _ in range(REMOVALS_PENDING + 2)]
+    for box in boxes:
+        box.close()
+    print(len(_live), flush=True)
+    if sys.argv[3] == "sigterm":
+        signal.pause()
+""")
+
+
+def test_a_closed_container_is_removed_in_the_background(sandbox_image):
+    run_id = f"test-bg-{uuid.uuid4().hex[:8]}"
+    with Sandbox(sandbox_image, ["true"], run_id=run_id) as box:
+        box.run()
+    wait_for_removals()
+    assert _containers(run_id) == []
+
+
+def test_closed_containers_waiting_for_removal_go_on_exit_and_on_sigterm(sandbox_image):
+    for end in ("exit", "sigterm"):
+        run_id = f"test-bg-{end}-{uuid.uuid4().hex[:8]}"
+        proc = subprocess.Popen([sys.executable, "-c", CLOSER, sandbox_image, run_id, end],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        # some still waiting, at most as many as the queue holds and the one being removed
+        assert 0 < int(proc.stdout.readline()) <= REMOVALS_PENDING + 1
+        if end == "sigterm":
+            proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert _containers(run_id) == [], end

@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from rich.console import Console
@@ -36,12 +35,13 @@ from benchmarks.suite import ensure_environment_image, load_suite, pristine_tree
 from benchmarks.tasks import Task
 from sandbox.image import ensure_sandbox_image
 
-PHASES = ("create", "copy in", "start", "checkout + patches", "pytest start-up", "tests (report durations)",
-          "exit + wait", "copy out", "remove", "CPU of the script's processes (user + sys)")
+PHASES = ("create", "copy in", "start", "checkout", "patches", "pytest start-up", "tests (report durations)",
+          "exit + collect", "remove", "CPU of the script's processes (user + sys)")
 # Each shell command the grading script runs is traced with the time it starts; the exit trap
 # marks the script's end (same clock as the host's time.time(): one kernel) and prints the CPU
 # time of the script's processes, which, unlike wall time, other jobs on the machine do not
 # inflate: under load, Docker's containers share one CPU weight against every host process.
+# Nothing is copied out: the outcomes stream on the container's stdout as the tests run.
 TRACE = "PS4='+${EPOCHREALTIME} '; trap 'echo \"+${EPOCHREALTIME} END\" >&2; times >&2' EXIT; set -x\n"
 TRACE_LINE = re.compile(r"^\++(\d+\.\d+) (.*)$", re.MULTILINE)
 TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$", re.MULTILINE)  # `times`: user, sys
@@ -68,45 +68,48 @@ class TimedSandbox(sandbox.container.Sandbox):
     def put_all(self, items):  # `put` copies through it too
         return self._timed("copy in", super().put_all, items)
 
-    def read(self, path):
-        data = self._timed("copy out", super().read, path)
-        if path.endswith(".json"):
-            try:
-                self.phases["tests (report durations)"] = sum(json.loads(data).get("durations", {}).values())
-            except ValueError:
-                pass
-        return data
-
     def run(self):
         started = time.time()
         result = self._timed("run", super().run)
+        ended = started + self.phases["run"]
         marks = TRACE_LINE.findall(result.stderr)
-        if marks:
-            first = float(marks[0][0])
-            pytest = next((float(t) for t, cmd in marks if "-m pytest" in cmd), None)
-            end = next((float(t) for t, cmd in marks if cmd == "END"), None)
+        first, setup, pytest, end = (_mark(marks, text) for text in ("", "apply /work/task/setup.patch",
+                                                                      "-m pytest", "END"))
+        self.phases["tests (report durations)"] = sum(_durations(result.stdout))
+        if first and setup and pytest and end:
             self.phases["start"] = first - started
-            times = TIMES.findall(result.stderr)
-            if times:  # the second line: the script's child processes
-                minutes_user, user, minutes_sys, sys_ = times[-1]
-                self.phases[PHASES[-1]] = 60 * int(minutes_user) + float(user) + 60 * int(minutes_sys) + float(sys_)
-            if pytest and end:
-                self.phases["checkout + patches"] = pytest - first
-                self.phases["pytest start-up"] = end - pytest  # less the tests, once the report is read
-                self.phases["exit + wait"] = started + self.phases["run"] - end
+            self.phases["checkout"] = setup - first
+            self.phases["patches"] = pytest - setup
+            self.phases["pytest start-up"] = end - pytest - self.phases["tests (report durations)"]
+            self.phases["exit + collect"] = ended - end
+            self.phases["script"] = end - first
+        times = TIMES.findall(result.stderr)
+        if times:  # the second line: the script's child processes
+            minutes_user, user, minutes_sys, sys_ = times[-1]
+            self.phases[PHASES[-1]] = 60 * int(minutes_user) + float(user) + 60 * int(minutes_sys) + float(sys_)
         return result
 
     def close(self):
         self._timed("remove", super().close)
 
 
+def _mark(marks: list[tuple[str, str]], text: str) -> float | None:
+    """When the first traced command containing `text` started."""
+    return next((float(t) for t, command in marks if text in command), None)
+
+
+def _durations(stdout: str) -> list[float]:
+    """The seconds of each test phase in the report lines (`KEY {json}`) the runner streamed."""
+    seconds = []
+    for line in stdout.splitlines():
+        try:
+            seconds.append(float(json.loads(line.partition(" ")[2])["duration"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return seconds
+
+
 _timings: list[dict[str, float]] = []
-
-
-def phase_breakdown(phases: dict[str, float]) -> dict[str, float]:
-    out = {p: phases.get(p, float("nan")) for p in PHASES}
-    out["pytest start-up"] -= phases.get("tests (report durations)", 0.0)
-    return out
 
 
 def bare_run(task: Task, suite) -> float:
@@ -151,22 +154,24 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     container_cycle(sandbox_image)  # warm the image and the client's connection pool
-    floor = [container_cycle(sandbox_image) for _ in range(args.cycles)]
+    # Interleaved, so the machine's changing load weighs on grading and floor alike.
+    floor, grade_times, bare_times = [], [], []
     sandbox.container.Sandbox = TimedSandbox
     try:
-        grade_times = [graded(t) for t in tasks]
+        for i in range(max(args.cycles, len(tasks))):
+            if i < args.cycles:
+                floor.append(container_cycle(sandbox_image))
+            if i < len(tasks):
+                grade_times.append(graded(tasks[i]))
+                bare_times.append(bare_run(tasks[i], suite))
     finally:
         sandbox.container.Sandbox = TimedSandbox.__mro__[1]
-    phases = [phase_breakdown(p) for p in _timings]
-    bare_times = [bare_run(t, suite) for t in tasks]
+    phases = [{p: timing.get(p, float("nan")) for p in PHASES} for timing in _timings]
     overheads = [g - b for g, b in zip(grade_times, bare_times)]
-    rates = {}
+    rates, floor_rates = {}, {}
     for workers in (1, 2, 4):
-        started = time.perf_counter()
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(graded, tasks))
-        rates[workers] = len(tasks) / (time.perf_counter() - started)
-    floor_rates = {w: throughput(container_cycle, sandbox_image, w, len(tasks)) for w in (1, 2, 4)}
+        rates[workers] = throughput(graded, tasks, workers)
+        floor_rates[workers] = throughput(container_cycle, [sandbox_image] * len(tasks), workers)
     load_after = os.getloadavg()[0]
 
     console = Console()
@@ -187,12 +192,16 @@ def main() -> None:
         values = [p[phase] for p in phases]
         breakdown.add_row(phase, f"{statistics.median(values):.3f}", f"{percentile(values, 0.95):.3f}")
     console.print(breakdown)
+    waits = [p["script"] / p[PHASES[-1]] for p in _timings if p.get("script") and p.get(PHASES[-1])]
+    if waits:  # near 1 on an idle machine; under load, mostly the container waiting for a CPU
+        console.print(f"the script's wall time per CPU second: p50 {statistics.median(waits):.1f}")
     rate_table = Table(title="throughput (tasks/s)")
     rate_table.add_column("path")
     for workers in rates:
         rate_table.add_column(f"{workers} worker{'s' if workers > 1 else ''}", justify="right")
     rate_table.add_row("grading", *(f"{r:.2f}" for r in rates.values()))
     rate_table.add_row("raw floor: container cycle", *(f"{r:.2f}" for r in floor_rates.values()))
+    rate_table.add_row("grading / container cycle", *(f"{rates[w] / floor_rates[w]:.2f}" for w in rates))
     console.print(rate_table)
     shutil.rmtree(logs, ignore_errors=True)
 
