@@ -140,14 +140,13 @@ def test_one_token_bundled_tasks_are_resolved_in_the_sandbox_without_a_model(pyf
     from sandbox.container import Limits
     from sandbox.pool import ContainerPool
 
-    # One-token bugs from different projects, in the training split only.
-    picked: dict[str, object] = {}
-    for task in pyfix.tasks():
-        if task.difficulty == "one-token" and task.split != "heldout" and task.repo not in picked:
-            picked[task.repo] = task
-    # two projects whose repair search is quick (toolz's takes ~100 s here): one pool round
-    tasks = [picked[r] for r in ("cachetools", "inflection") if r in picked]
-    assert len(tasks) == 2
+    # One-token bugs of two projects, in the training split, whose repair search is quick (their
+    # fix is among the first 20 candidates): one pool round. Not inflection's first one-token
+    # task: its search spends the whole 240 s budget without a fix, so it only made the test wait.
+    quick = ("cachetools__boolean____iter____771", "inflection__negation__parameterize__274")
+    tasks = [t for t in pyfix.tasks() if t.instance_id in quick]
+    assert sorted(t.instance_id for t in tasks) == sorted(quick)
+    assert all(t.difficulty == "one-token" and t.split != "heldout" for t in tasks)
 
     def attempt(task):
         log = tmp_path / task.instance_id
@@ -165,4 +164,4 @@ def test_one_token_bundled_tasks_are_resolved_in_the_sandbox_without_a_model(pyf
         reports.append(f"{task.instance_id}: {outcome.agent_exit} -> {result.reason}")
         if result.resolved:
             resolved.append(task.instance_id)
-    assert resolved, "\n".join(reports)
+    assert len(resolved) == len(tasks), "\n".join(reports)
