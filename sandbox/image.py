@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sandbox.container import GID, UID
 from sandbox.debian_base import ensure_debian_base
 from sandbox.engine import SandboxError, docker_client
-from sandbox.wheels import download_wheels, probe_python
+from sandbox.wheels import cache_root, download_wheels, probe_python
 
 DOCKERFILE = Path(__file__).resolve().parent.parent / "Dockerfile.sandbox"
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
@@ -77,7 +79,27 @@ def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] 
     tag = image_tag(repo, dockerfile, context, wheels, buildargs)
     if image_exists(tag):
         return tag
-    log = log or _console_log()
+    with _building(tag):
+        if image_exists(tag):  # another process built it while this one waited
+            return tag
+        _build(tag, dockerfile, context, wheels, wheels_for, buildargs, log or _console_log(), downloads)
+    return tag
+
+
+@contextmanager
+def _building(tag: str) -> Iterator[None]:
+    """One process at a time builds a given image (two dgm commands, or two test workers, started
+    on a machine without it would otherwise download the same wheels into one cache at once)."""
+    locks = cache_root().parent / "image-builds"
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / f"{tag.replace(':', '-')}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _build(tag: str, dockerfile: str, context: Mapping[str, bytes | Path], wheels: Sequence[str],
+           wheels_for: str | None, buildargs: Mapping[str, str], log: Log,
+           downloads: Mapping[str, Callable[[Path], Path]]) -> None:
     with tempfile.TemporaryDirectory(prefix="dgm-build-") as tmp:
         files = dict(context)
         if wheels:
@@ -99,7 +121,6 @@ def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] 
         log(f"building {tag}")
         with archive.open("rb") as f:
             _stream_build(f, tag, buildargs, log)
-    return tag
 
 
 def _stream_build(context_tar, tag: str, buildargs: Mapping[str, str], log: Log) -> None:
