@@ -145,7 +145,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(model_url, small_su
 
 def _containers_of(pid: int) -> list[str]:
     """Containers whose owner label (host:pid:start time) names process `pid`."""
-    return [c.name for c in docker.from_env().containers.list(all=True)
+    return [c.name for c in docker.from_env().containers.list(all=True, ignore_removed=True)
             if c.labels.get("dgm.owner", "").count(":") == 2 and c.labels["dgm.owner"].split(":")[1] == str(pid)]
 
 

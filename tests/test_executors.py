@@ -24,7 +24,7 @@ def test_a_cancelled_stop_completes_every_future_running_or_queued(pyfix, pyfix_
                                        Limits(timeout=300), env={"DGM_POLICY": "repair"}))
                for i in range(3)]
     deadline = time.monotonic() + 60
-    while not docker_client().containers.list(filters={"label": f"{RUN_LABEL}=eval-v0"}):
+    while not docker_client().containers.list(filters={"label": f"{RUN_LABEL}=eval-v0"}, ignore_removed=True):
         assert time.monotonic() < deadline, "the first job never started its container"
         time.sleep(0.2)
     executor.close(cancel=True)

@@ -27,7 +27,8 @@ OWNER = textwrap.dedent("""
     def announce():
         import time
         from sandbox.engine import docker_client
-        while len(docker_client().containers.list(filters={"label": "dgm.run=" + sys.argv[2]})) < 2:
+        mine = {"label": "dgm.run=" + sys.argv[2]}
+        while len(docker_client().containers.list(filters=mine, ignore_removed=True)) < 2:
             time.sleep(0.2)
         print("running", flush=True)
 
@@ -38,7 +39,7 @@ OWNER = textwrap.dedent("""
 
 
 def _containers(run_id: str) -> list:
-    return docker_client().containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"})
+    return docker_client().containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}, ignore_removed=True)
 
 
 def _start_owner(image: str, run_id: str) -> subprocess.Popen:

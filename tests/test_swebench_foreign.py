@@ -83,8 +83,8 @@ def test_the_agent_runs_in_dgm_image_and_its_commands_in_the_task_environment(fo
     assert suite.grade(task, outcome.patch, log_dir=tmp_path / "grade", timeout=300, run_id="test-foreign").resolved
     # nothing of the pair is left behind: containers and shared volumes removed (in the background)
     client, deadline = docker_client(), time.monotonic() + 30
-    while client.containers.list(all=True, filters={"label": "dgm.run=test-foreign"}) or client.volumes.list(
-            filters={"label": "dgm.run=test-foreign"}):
+    mine = {"label": "dgm.run=test-foreign"}
+    while client.containers.list(all=True, filters=mine, ignore_removed=True) or client.volumes.list(filters=mine):
         assert time.monotonic() < deadline, "the task container or its volumes outlived the agent"
         time.sleep(0.5)
 
