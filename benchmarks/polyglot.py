@@ -130,10 +130,10 @@ def exercise_dir(exercise: Exercise) -> str:
     return f"{WORKDIR}/{exercise.name}"
 
 
-def phases(exercise: Exercise) -> list[tuple[str, str]]:
-    """(phase, shell command): the toolchain's configure, build and test commands for `exercise`."""
+def phases(exercise: Exercise, tests: dict[str, str]) -> list[tuple[str, str]]:
+    """(phase, shell command): the toolchain's configure, build and test commands for `exercise`,
+    whose runner's test files are `tests` ({path: text})."""
     toolchain = TOOLCHAINS[exercise.language]
-    tests = exercise.runner_tests()
     names = {"tests": " ".join(shlex.quote(t) for t in exercise.tests),
              "solution": " ".join(shlex.quote(s) for s in exercise.solution if s.endswith(".py")),
              "name": shlex.quote(exercise.name), "classes": java_classes(tests)}
@@ -199,10 +199,11 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
         repo = exercise_dir(exercise)
         tests = exercise.runner_tests()
         hashes = {f"{repo}/{path}": hashlib.sha256(text.encode()).hexdigest() for path, text in tests.items()}
+        planned = phases(exercise, tests)
         nonce = secrets.token_hex(16)
         script = GRADE_SCRIPT.format(repo=repo, prepare=TOOLCHAINS[exercise.language].prepare,
                                      apply_failed=APPLY_FAILED, supervisor=shlex.quote(SUPERVISOR),
-                                     nonce_file=NONCE_FILE, phases=shlex.quote(json.dumps(phases(exercise))),
+                                     nonce_file=NONCE_FILE, phases=shlex.quote(json.dumps(planned)),
                                      seconds=seconds, hashes=shlex.quote(json.dumps(hashes)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
                      limits=Limits(timeout=timeout)) as box:
@@ -214,7 +215,8 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
                 apply_log = ""
         output = result.stdout + result.stderr
         runs = read_phases(result.stdout, nonce)
-        verdict = _verdict(exercise, result.reason, result.exit_code, runs, tests, seconds)
+        verdict = _verdict(exercise, result.reason, result.exit_code, runs, [phase for phase, _ in planned], tests,
+                           seconds)
         # the verdict is the run's, so every test file shares it
         outcomes = {test: "passed" if verdict == "resolved" else "failed" for test in exercise.tests} if runs else {}
         keep_logs(log_dir, {"model.patch": model_patch, "graded.patch": patch, "test_output.txt": output,
@@ -224,8 +226,8 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
         return GradeResult(resolved=verdict == "resolved", applied=applied, reason=verdict, **base)
 
 
-def _verdict(exercise: Exercise, end: str, exit_code: int | None, runs: list[PhaseRun], tests: dict[str, str],
-             seconds: int) -> str:
+def _verdict(exercise: Exercise, end: str, exit_code: int | None, runs: list[PhaseRun], planned: list[str],
+             tests: dict[str, str], seconds: int) -> str:
     """"resolved", or why not. Resolved takes the container's exit 0, every phase ended 0 by the
     supervisor's markers, and the runner's own summary proving the declared tests all passed."""
     toolchain = TOOLCHAINS[exercise.language]
@@ -240,7 +242,7 @@ def _verdict(exercise: Exercise, end: str, exit_code: int | None, runs: list[Pha
         return f"the {last.phase} never ended: its supervisor was ended (exit {exit_code})"
     if last.code:
         return failure_reason(toolchain, last.phase, last.code, last.output, seconds, tuple(tests))
-    if [run.phase for run in runs] != [phase for phase, _ in phases(exercise)] or exit_code != 0:
+    if [run.phase for run in runs] != planned or exit_code != 0:
         return f"grading failed (exit {exit_code})"
     return unproven_reason(toolchain, last.output, tests) or "resolved"
 
