@@ -16,13 +16,13 @@ reads it.
 from __future__ import annotations
 
 import hashlib
-import os
 import tarfile
 import tempfile
 from pathlib import Path
 
 from benchmarks.task_suite import AgentSetup
 from dgm.errors import DgmError
+from dgm.user_cache import user_cache
 
 ENV = "DGM_INDEX_CACHE"  # the variable `agent/actions.py` reads
 IN_CONTAINER = "/work/index-cache"
@@ -36,8 +36,7 @@ def host_cache(genome_dir: Path, image: str, setup: AgentSetup) -> Path:
     for name in INDEX_CODE:
         code = genome_dir / name
         key.update(b"\0" + (code.read_bytes() if code.is_file() else b""))
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "dgm" / "agent-index" / key.hexdigest()[:20]
+    return user_cache("agent-index") / key.hexdigest()[:20]
 
 
 def carry_out(box, cached: Path) -> None:

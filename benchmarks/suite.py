@@ -4,7 +4,6 @@ committed), its environment image, and its tasks."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shlex
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from packaging.version import InvalidVersion, Version
 from benchmarks.task_suite import AgentSetup
 from benchmarks.tasks import Task, TaskFormatError, load_tasks
 from dgm.errors import DgmError
+from dgm.user_cache import user_cache
 from sandbox.container import GID, UID
 
 if TYPE_CHECKING:
@@ -186,8 +186,7 @@ def _requirements(entry: dict, index: int, manifest: Path) -> tuple[str, ...]:
 
 
 def _cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dgm" / "sdists"
+    return user_cache("sdists")
 
 
 def pristine_tree(project: Project) -> Path:

@@ -24,6 +24,7 @@ from pathlib import Path
 from benchmarks.tasks import Task
 from dgm.eval_record import RESULT_FILE, is_infrastructure_failure, read_result, write_result
 from dgm.evaluation import EvalResult
+from dgm.user_cache import user_cache
 
 HARNESS = Path(__file__).resolve().parent.parent  # benchmarks/ and sandbox/ run and grade every evaluation
 ENV_DIR = "DGM_CACHE_DIR"  # overrides the user's cache directory (the cache is ENV_DIR/evaluations)
@@ -31,8 +32,7 @@ ENV_DIR = "DGM_CACHE_DIR"  # overrides the user's cache directory (the cache is 
 
 def default_dir() -> Path:
     """$DGM_CACHE_DIR/evaluations, else the XDG user cache: ~/.cache/dgm/evaluations."""
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dgm"
-    return Path(os.environ.get(ENV_DIR) or user_cache) / "evaluations"
+    return Path(os.environ[ENV_DIR]) / "evaluations" if os.environ.get(ENV_DIR) else user_cache("evaluations")
 
 
 @functools.cache

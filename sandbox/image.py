@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from dgm.user_cache import user_cache
 from sandbox.container import GID, UID
 from sandbox.debian_base import ensure_debian_base
 from sandbox.engine import SandboxError, docker_client
-from sandbox.wheels import cache_root, download_wheels, probe_python
+from sandbox.wheels import download_wheels, probe_python
 
 DOCKERFILE = Path(__file__).resolve().parent.parent / "Dockerfile.sandbox"
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
@@ -90,7 +91,7 @@ def build_image(repo: str, dockerfile: str, context: Mapping[str, bytes | Path] 
 def _building(tag: str) -> Iterator[None]:
     """One process at a time builds a given image (two dgm commands, or two test workers, started
     on a machine without it would otherwise download the same wheels into one cache at once)."""
-    locks = cache_root().parent / "image-builds"
+    locks = user_cache("image-builds")
     locks.mkdir(parents=True, exist_ok=True)
     with (locks / f"{tag.replace(':', '-')}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

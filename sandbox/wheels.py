@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dgm.user_cache import user_cache
 from sandbox.engine import SandboxError
 
 
@@ -51,16 +52,11 @@ def probe_python(image: str) -> PythonTarget:
     return PythonTarget(version, (int(major), int(minor)), machine)
 
 
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dgm" / "wheels"
-
-
 def download_wheels(requirements: Sequence[str], target: PythonTarget, dest: Path) -> Path:
     """Download wheels for `requirements` (and their dependencies) into a cache directory named by
     the request, then hard-link or copy them into `dest`. Returns `dest`."""
     key = hashlib.sha256(repr((sorted(requirements), target)).encode()).hexdigest()[:16]
-    cache = cache_root() / key
+    cache = user_cache("wheels") / key
     done = cache / ".complete"
     if not done.exists():
         cache.mkdir(parents=True, exist_ok=True)
