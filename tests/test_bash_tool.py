@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import time
+
+import pytest
 
 from tools.bash import run_bash
 
@@ -20,6 +23,27 @@ def test_a_timeout_kills_the_command_and_its_children(tmp_path):
     assert result.timed_out and result.exit_code is None
     assert time.monotonic() - started < 10
     assert "killed after 1 s" in result.output
+    time.sleep(3.5)
+    assert not marker.exists()
+
+
+def test_a_command_interrupted_by_the_deadline_is_killed_with_its_children(tmp_path):
+    # the agent's deadline arrives as an exception raised by SIGALRM while the command runs
+    class Deadline(BaseException):
+        pass
+
+    def fire(signum, frame):
+        raise Deadline
+
+    marker = tmp_path / "child-survived"
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, 1)
+    try:
+        with pytest.raises(Deadline):
+            run_bash(f"(sleep 3; touch {marker}) & sleep 30", tmp_path, timeout=60)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     time.sleep(3.5)
     assert not marker.exists()
 

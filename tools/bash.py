@@ -63,6 +63,10 @@ def run_bash(command: str, cwd: Path, timeout: float = 60.0, max_output: int = 1
         os.killpg(proc.pid, signal.SIGKILL)
         raw, _ = proc.communicate()
         timed_out = True
+    except BaseException:  # interrupted (the agent's deadline): the command must not outlive the call
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     output, truncated = _cap(raw.decode(errors="replace"), max_output)
     return _result(None if timed_out else proc.returncode, output, truncated, timeout)
 
