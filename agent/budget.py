@@ -21,8 +21,8 @@ class DeadlineReached(BaseException):
 @dataclass
 class Budget:
     max_steps: int = 150
-    time_limit: float | None = None  # seconds from the agent's start
-    started: float = field(default_factory=time.monotonic)
+    time_limit: float | None = None  # seconds from `started`
+    started: float = field(default_factory=time.monotonic)  # time.monotonic() when the clock started
     step: int = 0
     spent: float | None = None  # dollars, from the gateway
     cap: float | None = None
@@ -59,15 +59,17 @@ class Budget:
         return "[" + ", ".join(parts) + "]"
 
 
-def arm_deadline(seconds: float | None) -> None:
-    """Raise DeadlineReached in the main thread when `seconds` have passed, wherever it is (a
+def arm_deadline(budget: Budget | None) -> None:
+    """Raise DeadlineReached in the main thread when the budget's time is up, wherever it is (a
     model call, a shell command), so the caller can still write the patch. None disarms it."""
-    if seconds is None:
+    left = None if budget is None else budget.time_left()
+    if left is None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return
+    limit = budget.time_limit
 
     def fire(signum: int, frame: object) -> None:
-        raise DeadlineReached(f"the time limit of {seconds:g} s was reached")
+        raise DeadlineReached(f"the time limit of {limit:g} s was reached")
 
     signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))

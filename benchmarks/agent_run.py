@@ -51,7 +51,10 @@ def run_agent(genome_dir: Path, image: str, issue: str, setup: AgentSetup, *, lo
     """Run the genome in `genome_dir` on `issue` in a container: `setup.repo_setup` (shell) makes
     `setup.repo` from `setup.inputs` (copied in first); the patch and trajectory come back."""
     log_dir.mkdir(parents=True, exist_ok=True)
+    # The agent's --time-limit counts from here, where the container's timeout starts (near
+    # enough), not from its own start after the repository's setup.
     script = f"""set -u
+export DGM_CLOCK_START=$(date +%s)
 mkdir -p /work/out
 {setup.repo_setup}
 cd /work && PYTHONPATH=/work/genome python -m agent solve --repo {setup.repo} --issue /work/task/issue.md \\

@@ -62,6 +62,21 @@ def test_the_deadline_stops_a_long_command_and_writes_the_patch(repo):
     assert "+    return a + b" in _patch(repo)
 
 
+def test_the_time_limit_counts_from_the_task_clock_not_from_the_agent_start(repo):
+    # The container's clock started 40 s before the agent (the repository's setup): of a 60 s
+    # limit, at most 20 s are left; counted from the agent's own start, `sleep 90` would run 60 s.
+    script = [call("str_replace", **FIX), call("bash", command="sleep 90"), call("submit")]
+    started = time.monotonic()
+    with ScriptedLLMServer(script) as server:
+        result = _solve(repo, server, "--time-limit", "60", env={"DGM_CLOCK_START": f"{time.time() - 40:.0f}"})
+    assert result.returncode == 0, result.stderr
+    records = _records(repo)
+    settings = next(r for r in records if r["type"] == "settings")
+    assert settings["time_left"] < 21
+    assert records[-1]["reason"] == "deadline"
+    assert time.monotonic() - started < 45
+
+
 def test_the_deadline_interrupts_a_slow_model_call_without_calling_it_a_provider_error(repo):
     def answer(body: dict) -> Answer:
         if len(body["messages"]) > 2:
