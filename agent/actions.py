@@ -8,7 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from tools.bash import run_bash
+from tools.bash import cap_text, run_bash
 from tools.code_index import CodeIndex
 from tools.editor import VIEW_LIMIT, EditError, Editor
 from tools.repo_map import repo_map
@@ -16,13 +16,14 @@ from tools.text_search import text_search
 
 SUBMIT = "submit"
 BASH_TIMEOUT = 120  # seconds per shell command
-BASH_OUTPUT = 10_000  # characters of a command's output shown (head and tail)
+OUTPUT_CAP = 10_000  # characters of any tool's output shown (head and tail)
+LINE_CAP = 300  # characters of one search hit or definition shown: a minified file's line can be megabytes
 BASH_SEMANTICS = (
     f"Each command runs in a fresh `bash -c` whose working directory is the repository root: `cd`, "
     f"variables and background jobs do not carry over to the next command (chain with `&&`). "
     f"stdin is closed, so interactive programs (editors, pagers, prompts) cannot be used. A command "
     f"is killed after {BASH_TIMEOUT} s. stdout and stderr come back together; beyond "
-    f"{BASH_OUTPUT:,} characters only the head and the tail are shown, with a note of how much was cut."
+    f"{OUTPUT_CAP:,} characters only the head and the tail are shown, with a note of how much was cut."
 )
 
 
@@ -36,7 +37,8 @@ def _schema(tool: str, description: str, **params: tuple[str, str]) -> dict:
 
 SCHEMAS = [
     _schema("bash", f"Run a shell command. {BASH_SEMANTICS}", command=("string", "the command")),
-    _schema("view", f"Show a file with line numbers (or list a directory), at most {VIEW_LIMIT} lines a call.",
+    _schema("view", f"Show a file with line numbers (or list a directory), at most {VIEW_LIMIT} lines and "
+                    f"{OUTPUT_CAP:,} characters (head and tail) a call.",
             path=("string", "relative path"), start=("integer?", "first line"), end=("integer?", "last line")),
     _schema("create", "Create a new file.", path=("string", "relative path"), text=("string", "content")),
     _schema("str_replace", "Replace text in a file; the old text need not match whitespace exactly.",
@@ -50,7 +52,8 @@ SCHEMAS = [
     _schema("find_definition", "Where a symbol is defined (fuzzy when no exact match).", name=("string", "symbol")),
     _schema("find_references", "Where a symbol is used.", name=("string", "symbol")),
     _schema("repo_map", "The most important definitions of the repository.", focus=("string?", "symbol or file to centre on")),
-    _schema("search_text", "Search the repository's text.", pattern=("string", "text"), regex=("boolean?", "as a regex")),
+    _schema("search_text", f"Search the repository's text: at most 50 hits, each line cut at {LINE_CAP} characters.",
+            pattern=("string", "text"), regex=("boolean?", "as a regex")),
     _schema(SUBMIT, "Finish: your changes to the repository (its `git diff`) are the answer. Other calls "
                     "in the same reply run first."),
 ]
@@ -91,15 +94,17 @@ class Actions:
         self.index = CodeIndex(repo, cache_dir=Path(cache))
 
     def run(self, name: str, args: dict) -> str:
-        """The tool's output, or its error, as text for the model."""
+        """The tool's output, or its error, as text for the model, at most OUTPUT_CAP characters
+        (bash caps its own, where the command runs)."""
         try:
-            return self._dispatch(name, args)
+            output = self._dispatch(name, args)
         except (EditError, OSError, TypeError, KeyError, ValueError) as e:
-            return f"error: {e}"
+            output = f"error: {e}"
+        return output if name == "bash" else cap_text(output, OUTPUT_CAP)[0]
 
     def _dispatch(self, name: str, a: dict) -> str:
         if name == "bash":
-            result = run_bash(a["command"], self.repo, timeout=BASH_TIMEOUT, max_output=BASH_OUTPUT)
+            result = run_bash(a["command"], self.repo, timeout=BASH_TIMEOUT, max_output=OUTPUT_CAP)
             return f"exit code: {result.exit_code}\n{result.output}"
         if name == "view":
             return self.editor.view(a["path"], a.get("start"), a.get("end"))
@@ -121,8 +126,12 @@ class Actions:
                 return repo_map(self.index, 1500, [a["focus"]] if a.get("focus") else ())
             found = (self.index.definitions(a["name"], fuzzy=True) if name == "find_definition"
                      else self.index.references(a["name"]))
-            return "\n".join(f"{s.path}:{s.line}: {s.text}" for s in found) or f"no {name[5:]} of {a['name']}"
+            return "\n".join(f"{s.path}:{s.line}: {_line(s.text)}" for s in found) or f"no {name[5:]} of {a['name']}"
         if name == "search_text":
             hits = text_search(self.repo, a["pattern"], bool(a.get("regex")))
-            return "\n".join(f"{h.path}:{h.line}: {h.text}" for h in hits) or "no match"
+            return "\n".join(f"{h.path}:{h.line}: {_line(h.text)}" for h in hits) or "no match"
         return f"error: unknown tool {name!r}"
+
+
+def _line(text: str) -> str:
+    return text if len(text) <= LINE_CAP else f"{text[:LINE_CAP]} [... {len(text) - LINE_CAP} characters cut]"

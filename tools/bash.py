@@ -40,7 +40,7 @@ def python_command() -> str:
     return "python" if relayed() else sys.executable
 
 
-def _cap(text: str, limit: int) -> tuple[str, bool]:
+def cap_text(text: str, limit: int) -> tuple[str, bool]:
     """Keep the head and the tail (errors usually sit at the end), noting what was cut."""
     if len(text) <= limit:
         return text, False
@@ -67,7 +67,7 @@ def run_bash(command: str, cwd: Path, timeout: float = 60.0, max_output: int = 1
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    output, truncated = _cap(raw.decode(errors="replace"), max_output)
+    output, truncated = cap_text(raw.decode(errors="replace"), max_output)
     return _result(None if timed_out else proc.returncode, output, truncated, timeout)
 
 
@@ -93,7 +93,7 @@ def _run_relayed(command: str, cwd: Path, timeout: float, max_output: int, env: 
     output, truncated = answer["head"] + answer["tail"], answer["omitted"] > 0
     if truncated:
         output = f"{answer['head']}\n[... {answer['omitted']} bytes cut ...]\n{answer['tail']}"
-    output, cut = _cap(output, max_output)
+    output, cut = cap_text(output, max_output)
     return _result(answer["exit_code"], output, truncated or cut, timeout)
 
 

@@ -2,7 +2,7 @@
 
 import subprocess
 
-from agent.actions import Actions, call_problem
+from agent.actions import LINE_CAP, OUTPUT_CAP, Actions, call_problem
 from agent.llm import Reply, ToolCall
 from agent.loop import _tool_turn
 from agent.trajectory import Trajectory
@@ -33,3 +33,17 @@ def test_a_submit_in_a_batch_runs_the_other_calls_first(tmp_path):
     assert outcome == "submitted"
     assert (tmp_path / "fix.py").read_text() == "x = 1\n"
     assert [m["content"] for m in turn if m["role"] == "tool"] == ["created fix.py (1 lines)"]
+
+
+def test_no_tool_shows_more_than_the_cap_of_a_minified_file(tmp_path):
+    # one 1.6 MB line, as minified JavaScript has: shown whole it would fill any context window
+    (tmp_path / "app.min.js").write_text("var a=1;" * 200_000 + "\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=tmp_path, check=True)
+    actions = Actions(tmp_path)
+    found = actions.run("search_text", {"pattern": "var a"})
+    assert found.startswith("app.min.js:1: var a=1;") and len(found) < LINE_CAP + 100 and "characters cut" in found
+    for name, arguments in [("view", {"path": "app.min.js"}), ("view", {"path": "app.min.js", "start": 1, "end": 1}),
+                            ("bash", {"command": "cat app.min.js"})]:
+        shown = actions.run(name, arguments)
+        assert len(shown) < OUTPUT_CAP + 100 and "characters cut" in shown, name
