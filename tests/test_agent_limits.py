@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import UpstreamConfig
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 from tests.gateway_like import Answer, GatewayLikeServer
 from tests.gateway_like import call as answer_call
@@ -87,6 +89,27 @@ def test_the_deadline_interrupts_a_slow_model_call_without_calling_it_a_provider
         result = _solve(repo, server, "--time-limit", "25")
     assert result.returncode == 0, result.stderr
     assert _records(repo)[-1]["reason"] == "deadline"
+    assert "+    return a + b" in _patch(repo)
+
+
+def test_the_task_cap_and_spend_come_from_the_run_gateway_and_end_the_task(repo, tmp_path, monkeypatch):
+    # The real gateway between the agent and the provider: each call is billed $0.101, the task's
+    # token is capped at $0.25; the agent shows what is left and stops once the cap is spent.
+    monkeypatch.setenv("DGM_LIMITS_KEY", "sk-host-only")
+    usage = {"prompt_tokens": 100_000, "completion_tokens": 1_000}
+    script = [ScriptedReply(tool_calls=c.tool_calls, usage=usage) for c in
+              [call("str_replace", **FIX), call("bash", command="true"), call("bash", command="true"),
+               call("bash", command="true"), call("submit")]]
+    with ScriptedLLMServer(script) as provider, Gateway(
+        UpstreamConfig(model="openai/limits-model", api_base=provider.url, api_key_env="DGM_LIMITS_KEY",
+                       input_price_per_mtok=1.0, output_price_per_mtok=1.0), tmp_path / "run",
+    ) as gateway:
+        token = gateway.issue_token("v1", "t1", task_budget=0.25)
+        result = _solve(repo, gateway, env={"OPENAI_API_KEY": token})
+    assert result.returncode == 0, result.stderr
+    assert [r["messages"][-1]["content"].splitlines()[-1] for r in provider.requests[1:]] == [
+        "[step 1 of 150, $0.15 of $0.25 left]", "[step 2 of 150, $0.05 of $0.25 left]"]
+    assert _records(repo)[-1]["reason"] == "cost_limit" and len(provider.requests) == 3
     assert "+    return a + b" in _patch(repo)
 
 
