@@ -82,6 +82,8 @@ def test_the_agent_solves_a_bundled_task_in_a_container(pyfix, pyfix_image, infl
     assert "passed" in tools[3]["output"]
     environment = tools[4]["output"]
     assert HOST_KEY not in environment and "OPENAI_API_KEY=dgm-" in environment
+    # the agent's --time-limit counts from the container's start, not from its own
+    assert re.search(r"^DGM_CLOCK_START=\d{10}$", environment, re.M)
     assert upstream.authorizations[0] == f"Bearer {HOST_KEY}"  # the key stayed on the host side
     assert gateway.usage(variant_id="seed", task_id=inflection_task.instance_id).calls == len(script)
     result = grade(inflection_task, outcome.patch, pyfix, pyfix_image, log_dir=tmp_path / "grade")
