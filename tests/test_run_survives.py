@@ -148,13 +148,18 @@ def test_resume_names_the_variants_whose_commits_were_pruned(run_dir):
                for line in dgm("check", str(run_dir)).stdout.splitlines())
 
 
-def test_a_suite_error_leaves_no_run_directory(tmp_path):
+@pytest.mark.parametrize("existed", [False, True])
+def test_a_suite_error_leaves_no_run_directory(tmp_path, existed):
     path = tmp_path / "run"
-    config = tmp_path / "c.toml"
-    config.write_text("[evaluation]\nstage_sizes = [1000]\n")  # more tasks than the suite has
+    if existed:
+        path.mkdir()
+    config = tmp_path / "c.toml"  # passes the config's checks; the suite fails to load in the engine
+    (tmp_path / "not-a-suite").mkdir()
+    config.write_text(f'[evaluation]\nsuite = "{tmp_path / "not-a-suite"}"\n')
     result = dgm("run", "--config", str(config), "--run-dir", str(path))
     assert result.returncode == 1, result
-    assert not path.exists()
+    assert result.stderr.startswith("error: no suite ") and len(result.stderr.strip().splitlines()) == 1, result
+    assert list(path.iterdir()) == [] if existed else not path.exists()  # as it was before
 
 
 WORKSPACE_HOLDER = """
