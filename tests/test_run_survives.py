@@ -206,3 +206,37 @@ def test_the_smoke_test_a_child_must_pass_is_the_engines_not_its_own(sandbox_ima
     editor.write_text(editor.read_text() + "\nActions.run = lambda self, name, args: 'broken'\n")
     failure = smoke_failure(genome, sandbox_image, "smoke-test")
     assert failure is not None and "smoke test failed" in failure
+
+
+def test_diagnosis_writes_nothing_through_a_link_planted_in_the_temp_directory(tmp_path, monkeypatch,
+                                                                              inflection_task):
+    """Diagnosis once kept a code index at TMP/dgm-diagnose-index, a fixed name in a world-writable
+    directory: a link planted there made dgm overwrite the link's target. It keeps nothing there now."""
+    from dgm.diagnose import Target, diagnose
+    from dgm.diagnosis_context import diagnosis_context
+    from dgm.eval_record import write_result
+    from dgm.evaluation import EvalResult
+    from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
+
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm never reaches out for prices
+    shared_tmp, target = tmp_path / "tmp", tmp_path / "target"
+    shared_tmp.mkdir()
+    target.mkdir()
+    for name in ("dgm-diagnose-index", "dgm-agent-index", "dgm-index"):
+        (shared_tmp / name).symlink_to(target)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    task, log_dir = inflection_task, tmp_path / "logs"
+    (log_dir / "agent" / "out").mkdir(parents=True)
+    (log_dir / "agent" / "out" / "trajectory.jsonl").write_text('{"type": "exit", "reason": "submitted"}\n')
+    write_result(log_dir, EvalResult("v1", task.instance_id, False, "1 FAIL_TO_PASS test(s) not passing", "submitted", 1.0))
+    context = diagnosis_context(SEED_SOURCE, log_dir, task, "submitted", "llm", 60_000)
+    answer = "SUMMARY: edits give up\nISSUE:\nIn tools/editor.py, show both places."
+    with ScriptedLLMServer([ScriptedReply(content=answer)]) as server:
+        import litellm
+
+        def call(messages):
+            return litellm.completion(model="openai/diagnoser", api_base=server.url, api_key="k",
+                                      messages=messages).choices[0].message.content or ""
+
+        assert diagnose(call, Target("task", task.instance_id, task.instance_id, ""), context).summary == "edits give up"
+    assert list(target.iterdir()) == []
