@@ -163,10 +163,11 @@ def test_a_suite_error_leaves_no_run_directory(tmp_path, existed):
 
 
 WORKSPACE_HOLDER = """
-import threading
+import tempfile, threading
 from dgm.workspace import run_workspace
-with run_workspace() as path:
+with run_workspace() as path, tempfile.TemporaryDirectory(prefix="dgm-exec-") as other:
     print(path, flush=True)
+    print(other, flush=True)
     threading.Event().wait()
 """
 
@@ -174,7 +175,9 @@ with run_workspace() as path:
 def test_temp_directories_of_killed_runs_are_removed_at_the_next_start():
     def holder() -> tuple[subprocess.Popen, Path]:
         proc = subprocess.Popen([sys.executable, "-c", WORKSPACE_HOLDER], stdout=subprocess.PIPE, text=True)
-        return proc, Path(proc.stdout.readline().strip())
+        path, other = Path(proc.stdout.readline().strip()), Path(proc.stdout.readline().strip())
+        assert other.parent == path  # the session's other temporary directories are in its workspace
+        return proc, path
 
     killed, dead_dir = holder()
     alive, live_dir = holder()
