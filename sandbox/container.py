@@ -275,11 +275,16 @@ class Sandbox:
                 for dest, source in items:
                     _add(tar, dest, source, made)
             buf.seek(0)
-            self._container.put_archive(WORKDIR, buf)
+            with _daemon_answers(f"copying files into container {self.name}"):
+                self._container.put_archive(WORKDIR, buf)
 
     def run(self) -> RunResult:
         """Start the command, wait for it (killing it at the time limit or the disk cap), return
         what it did."""
+        with _daemon_answers(f"running container {self.name}"):
+            return self._run()
+
+    def _run(self) -> RunResult:
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
@@ -418,6 +423,18 @@ class Sandbox:
             raise SandboxError(f"the copy of {path} out of the sandbox broke off: {e}") from e
         finally:
             response.close()
+
+
+@contextmanager
+def _daemon_answers(doing: str) -> Iterator[None]:
+    """A daemon that fails or stops answering (a timeout under load) is a SandboxError, never a
+    raw docker or requests exception (docker's APIError is one of requests')."""
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as e:
+        raise SandboxError(f"{doing}: the Docker daemon failed or did not answer in time ({e})") from e
 
 
 def _remove(container) -> None:

@@ -220,3 +220,19 @@ def test_a_kill_the_daemon_does_not_answer_is_a_sandbox_error(sandbox_image, tmp
         finally:
             box._container = real
     server.close()
+
+
+def test_a_run_or_copy_the_daemon_does_not_answer_is_a_sandbox_error(sandbox_image, tmp_path):
+    server = _silent_daemon(str(tmp_path / "docker.sock"))
+    slow = docker.DockerClient(base_url=f"unix://{tmp_path / 'docker.sock'}", timeout=1, version="1.41")
+    with Sandbox(sandbox_image, ["sleep", "1"]) as box:
+        real = box._container
+        box._container = slow.containers.prepare_model({"Id": real.id, "Name": real.name})
+        try:
+            with pytest.raises(SandboxError, match="copying files into container .*did not answer in time"):
+                box.put("/work/in", {"a.txt": "a"})
+            with pytest.raises(SandboxError, match="running container .*did not answer in time"):
+                box.run()
+        finally:
+            box._container = real
+    server.close()
