@@ -109,11 +109,13 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
     from rich.live import Live
     from rich.text import Text
 
+    from archive.check import require_commits
     from dgm.run_dir import open_run
     from dgm.run_status import run_status
     from dgm.verification import spending_lines
 
     opened = open_run(run_dir)
+    require_commits(opened.db(), opened.genomes())  # a lost database or lost commits: one line
     max_steps = _config(opened.config_path, []).run.max_steps
 
     def headline():

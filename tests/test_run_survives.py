@@ -140,10 +140,11 @@ def _append_line(path: str, text: str, line: str) -> str:
             f"@@ -{count},1 +{count},2 @@\n {last}\n+{line}\n")
 
 
-def test_resume_names_the_variants_whose_commits_were_pruned(run_dir):
+@pytest.mark.parametrize("command", ["status", "resume"])
+def test_status_and_resume_name_the_variants_whose_commits_were_pruned(run_dir, command):
     db = RunDB(run_dir / "run.db")
     db.add_variant("v1-1", "seed", 1, "committed", "1" * 40)
-    _one_line_error(dgm("resume", str(run_dir)), "lacks the commits of variant(s) v1-1")
+    _one_line_error(dgm(command, str(run_dir)), "lacks the commits of variant(s) v1-1")
     assert any("v1-1 names commit 111111111111, which the repository lacks" in line
                for line in dgm("check", str(run_dir)).stdout.splitlines())
 
