@@ -59,10 +59,16 @@ def test_children_are_commits_whose_git_parent_is_their_parent(run, tmp_path):
     assert "+STEPS = 20" in repo.diff(seed, child)
 
 
+# a diff as git writes one for a new symbolic link agent/x -> /etc/passwd
+LINK_DIFF = ("diff --git a/agent/x b/agent/x\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n"
+             "+++ b/agent/x\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n")
+
+
 @pytest.mark.parametrize(
     ("diff", "message"),
     [("", "empty diff"), (_diff("dgm/engine.py", "a", "b"), "outside the genome"),
-     (_diff("agent/loop.py", "NOT THERE", "x", base="NOT THERE\n"), "does not apply")],
+     (_diff("agent/loop.py", "NOT THERE", "x", base="NOT THERE\n"), "does not apply"),
+     (LINK_DIFF, "holds a symlink, submodule or start-up file: agent/x")],
 )
 def test_bad_children_are_rejected_with_the_reason(run, diff, message):
     _, repo, _, seed = run
