@@ -8,9 +8,9 @@ from archive.db import RunDB
 from archive.genome_repo import VARIANT_REFS, GenomeRepo, MissingCommit, stored_commits
 
 
-def hold_variants(db: RunDB, repo: GenomeRepo) -> None:
-    """Before a run goes on: every variant's commit must be in genome.git (else one line naming
-    what is lost), and each gets its ref, so `git gc` keeps it."""
+def require_commits(db: RunDB, repo: GenomeRepo) -> dict[str, str]:
+    """{variant id: commit} of every committed variant; raises MissingCommit, in one line naming
+    the variants, if genome.git lacks any of those commits."""
     commits = {row.id: row.commit_sha for row in db.variants() if row.commit_sha}
     stored = stored_commits(repo)
     missing = [id for id, sha in commits.items() if sha not in stored]
@@ -18,7 +18,13 @@ def hold_variants(db: RunDB, repo: GenomeRepo) -> None:
         raise MissingCommit(f"{repo.path} lacks the commits of variant(s) {', '.join(missing[:5])}"
                             f"{' and more' if len(missing) > 5 else ''}: the genome repository was pruned or "
                             f"damaged; `dgm check` lists what is lost")
-    repo.keep(commits)
+    return commits
+
+
+def hold_variants(db: RunDB, repo: GenomeRepo) -> None:
+    """Before a run goes on: every variant's commit must be in genome.git, and each gets its
+    ref, so `git gc` keeps it."""
+    repo.keep(require_commits(db, repo))
 
 
 def check_run(run_dir: Path) -> list[str]:

@@ -48,6 +48,9 @@ class RunDBError(DgmError):
     """The run database is missing, damaged, from another schema version, or asked for what it lacks."""
 
 
+LOCK_FILE = "run.lock"  # in the run directory; holds the pid of the process driving the run
+
+
 class RunLocked(DgmError):
     """Another live process drives this run."""
 
@@ -58,7 +61,7 @@ class RunLock:
     for the next `dgm resume` with nothing to clean up."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / "run.lock"
+        self.path = run_dir / LOCK_FILE
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -85,7 +88,7 @@ class RunLock:
         """Whether a live process drives the run now (a pid in the database can outlive its process
         and be reused by another; the lock cannot)."""
         try:
-            fd = os.open(run_dir / "run.lock", os.O_RDONLY)
+            fd = os.open(run_dir / LOCK_FILE, os.O_RDONLY)
         except FileNotFoundError:
             return False
         try:

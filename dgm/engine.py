@@ -571,11 +571,11 @@ class Engine:
 def new_run(path: Path, config: Config, seed_source: Path) -> RunDir:
     """A run directory: the resolved config, a genome repository whose root is the seed, and a
     database holding the seed, committed and ready for validation."""
-    from archive.db import RunDB
+    from archive.db import LOCK_FILE, RunDB
     from archive.genome_repo import GenomeRepo
     from dgm.config import to_toml
 
-    if path.exists() and any(path.iterdir()):
+    if path.exists() and any(p.name != LOCK_FILE for p in path.iterdir()):  # `dgm run` locks it first
         raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
     path.mkdir(parents=True, exist_ok=True)
     run = RunDir(path)

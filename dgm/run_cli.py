@@ -47,26 +47,42 @@ def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
         no_cache: bool = typer.Option(False, "--no-cache", help="evaluate the seed afresh, never from the "
                                       "evaluation cache (sets evaluation.cache = false)")) -> None:
     """Start an evolution run (no model configured: repair policy and genetic improvement)."""
-    from archive.db import RunLock
+    from archive.db import LOCK_FILE, RunLock
     from dgm.engine import Engine, new_run
 
     chosen = _config(config_file, [*overrides, *(["evaluation.cache=false"] if no_cache else [])])
     _check_prices(chosen)
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
+    if path.exists() and (not path.is_dir() or any(p.name != LOCK_FILE for p in path.iterdir())):
+        # refused before the lock, so no run.lock is left in a directory that is not a run
+        raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
     existed = path.exists()
-    fresh = not existed or not any(path.iterdir())
-    try:
-        opened = new_run(path, chosen, SEED_SOURCE)
-        engine = Engine(opened, chosen)  # the suite and the stage plan load, or no half-made run is left
-    except DgmError:
-        if fresh and path.exists():
-            shutil.rmtree(path)
-            if existed:
-                path.mkdir()
-        raise
-    console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
+    path.mkdir(parents=True, exist_ok=True)
+    # Locked before anything is written: a second `dgm run` starting on this directory at the same
+    # time is refused naming this process, and a start that fails removes only what it made.
     with RunLock(path):
+        fresh = all(p.name == LOCK_FILE for p in path.iterdir())
+        try:
+            opened = new_run(path, chosen, SEED_SOURCE)
+            engine = Engine(opened, chosen)  # the suite and the stage plan load, or no half-made run is left
+        except DgmError:
+            if fresh:
+                _unmake(path, existed)
+            raise
+        console.print(f"run directory: [bold]{path}[/bold]  (resume with `dgm resume {path}`)")
         _drive(engine)
+
+
+def _unmake(path: Path, existed: bool) -> None:
+    """Leave `path` as it was before a failed start: absent, or the empty directory it was."""
+    if not existed:
+        shutil.rmtree(path)
+        return
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def resume(run_dir: Path = typer.Argument(..., help="a run directory"), overrides: list[str] = SetOption) -> None:
@@ -93,11 +109,13 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
     from rich.live import Live
     from rich.text import Text
 
+    from archive.check import require_commits
     from dgm.run_dir import open_run
     from dgm.run_status import run_status
     from dgm.verification import spending_lines
 
     opened = open_run(run_dir)
+    require_commits(opened.db(), opened.genomes())  # a lost database or lost commits: one line
     max_steps = _config(opened.config_path, []).run.max_steps
 
     def headline():

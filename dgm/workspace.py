@@ -1,5 +1,6 @@
-"""A run session's private temp directory (checkouts, the gateway's socket), and the removal of
-those a killed session left behind.
+"""A run session's private temp directory (checkouts, the gateway's socket, and every other
+temporary file or directory the session makes), and the removal of those a killed session left
+behind.
 
 Each directory holds `.owner`, a file its session keeps flock-ed for as long as it lives; the
 kernel drops the lock when the process dies, however it dies. So at start-up a directory whose
@@ -29,7 +30,13 @@ def run_workspace() -> Iterator[Path]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.rename(Path(tmp, OWNER + ".new"), Path(tmp, OWNER))
-            yield Path(tmp)
+            # The session's other temporary files (a task's exec-relay socket, a commit's index,
+            # an image's build context) go in here too, so a SIGKILL leaves them to the sweep.
+            outer, tempfile.tempdir = tempfile.tempdir, tmp
+            try:
+                yield Path(tmp)
+            finally:
+                tempfile.tempdir = outer
         finally:
             os.close(fd)
 

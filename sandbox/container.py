@@ -188,7 +188,8 @@ class Sandbox:
     every DISK_POLL seconds and ends the container past it (reason "disk_full"). /tmp is a tmpfs
     of `limits.tmp_size`, kernel-capped; a full /tmp also ends the container as "disk_full".
     `shared`: container path -> a named volume another container mounts too (the agent's and
-    the task's containers share /testbed and /tmp; see sandbox/exec_relay.py).
+    the task's containers share /testbed and /tmp; see sandbox/exec_relay.py); a shared volume
+    other than /tmp (a tmpfs volume) counts towards the disk cap like /work.
     `network`: Docker's default bridge network instead of none; only for grading a suite that
     opts in (tests that need the internet), as the code in the container can then reach out.
     `own_deadline`: off only for a check of whether the image has coreutils' `timeout` at all
@@ -208,6 +209,7 @@ class Sandbox:
         check_uid_unused()
         self.limits = limits
         self._volumes = (WORKDIR, *volumes)
+        self._measured = (*self._volumes, *(path for path in shared if path != "/tmp"))  # by the disk cap
         self._shared = bool(shared)
         self._started = False
         client = docker_client()
@@ -273,11 +275,16 @@ class Sandbox:
                 for dest, source in items:
                     _add(tar, dest, source, made)
             buf.seek(0)
-            self._container.put_archive(WORKDIR, buf)
+            with _daemon_answers(f"copying files into container {self.name}"):
+                self._container.put_archive(WORKDIR, buf)
 
     def run(self) -> RunResult:
         """Start the command, wait for it (killing it at the time limit or the disk cap), return
         what it did."""
+        with _daemon_answers(f"running container {self.name}"):
+            return self._run()
+
+    def _run(self) -> RunResult:
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
@@ -299,7 +306,7 @@ class Sandbox:
         stderr, err_cut = collector.text(2)
         if killed_for == "disk_full":
             stderr += (f"\n[killed: the container's disk is full ({self.limits.disk} for "
-                       f"{', '.join(self._volumes)}; {self.limits.tmp_size} for /tmp)]\n")
+                       f"{', '.join(self._measured)}; {self.limits.tmp_size} for /tmp)]\n")
         return RunResult(
             exit_code=None if killed_for else status.get("StatusCode"),
             stdout=stdout, stderr=stderr, duration=duration, reason=reason,
@@ -321,21 +328,18 @@ class Sandbox:
         return self._kill(), "timeout"
 
     def _disk_full(self) -> bool:
-        """Whether /work and the volumes together hold more than the disk cap, or /tmp is full."""
+        """Whether the measured volumes together hold more than the disk cap (files deleted but
+        held open included), or /tmp is full."""
         import docker.errors
         import requests
 
         try:
-            _, out = self._container.exec_run(["du", "-sx", "-B1", *self._volumes, "/tmp"], stderr=False)
+            _, out = self._container.exec_run(["sh", "-c", _MEASURE, "measure", *self._measured, "/tmp"],
+                                              stderr=False)
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return False  # it ended between the wait and the measurement, or cannot start a process now
-        used = {}
-        for line in out.decode(errors="replace").splitlines():
-            size, _, path = line.partition("\t")
-            if size.isdigit():
-                used[path] = int(size)
-        volumes = sum(used.get(path, 0) for path in self._volumes)
-        return volumes > self.limits.disk_bytes or used.get("/tmp", 0) >= self.limits.tmp_bytes - 2**20
+        volumes, tmp = _disk_use(out.decode(errors="replace"), self._measured)
+        return volumes > self.limits.disk_bytes or tmp >= self.limits.tmp_bytes - 2**20
 
     def _kill(self) -> dict:
         """Kill the container and return its exit status; a daemon too loaded to answer is a
@@ -421,6 +425,18 @@ class Sandbox:
             response.close()
 
 
+@contextmanager
+def _daemon_answers(doing: str) -> Iterator[None]:
+    """A daemon that fails or stops answering (a timeout under load) is a SandboxError, never a
+    raw docker or requests exception (docker's APIError is one of requests')."""
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as e:
+        raise SandboxError(f"{doing}: the Docker daemon failed or did not answer in time ({e})") from e
+
+
 def _remove(container) -> None:
     import docker.errors
 
@@ -472,6 +488,32 @@ os.register_at_fork(after_in_child=_remover.__init__)
 def wait_for_removals() -> None:
     """Return once every container this process closed so far is removed (or given up on)."""
     _remover.drain()
+
+
+# The disk measure, run in the container: du of each path, then stat of each path (its device)
+# and of every open file (deleted files held open, which du cannot see, have no links).
+_MEASURE = 'du -sx -B1 "$@"; stat -L -c "%d %i %h %b %B %f %n" "$@" /proc/[0-9]*/fd/* 2>/dev/null'
+_STAT_LINE = re.compile(r"^(\d+) (\d+) (\d+) (\d+) (\d+) ([0-9a-f]+) (.+)$")
+
+
+def _disk_use(output: str, measured: Sequence[str]) -> tuple[int, int]:
+    """Bytes used by the `measured` volumes (files deleted but held open on them included) and
+    by /tmp, from _MEASURE's output for `measured` and /tmp."""
+    used, devices, held = {}, {}, {}
+    for line in output.splitlines():
+        size, tab, path = line.partition("\t")  # du: <bytes>\t<path>
+        if tab and size.isdigit():
+            used[path] = int(size)
+        elif stat := _STAT_LINE.match(line):
+            device, inode, links, blocks, block_size, mode, path = stat.groups()
+            if not path.startswith("/proc/"):
+                devices[path] = device
+            elif links == "0" and int(mode, 16) & 0o170000 == 0o100000:  # a regular file, deleted
+                held[(device, inode)] = int(blocks) * int(block_size)
+    on_volumes = {devices.get(path) for path in measured} - {devices.get("/tmp"), None}
+    volumes = sum(used.get(path, 0) for path in measured)
+    volumes += sum(size for (device, _), size in held.items() if device in on_volumes)
+    return volumes, used.get("/tmp", 0)
 
 
 _KINDS = {tarfile.SYMTYPE: "a symbolic link", tarfile.LNKTYPE: "a hard link", tarfile.FIFOTYPE: "a FIFO",

@@ -47,8 +47,9 @@ def _owner_alive(owner: str) -> bool:
 
 
 def reap_orphans(client: docker.DockerClient) -> list[str]:
-    """Remove dgm containers whose owning process on this host is gone. Returns their names.
-    (Should this sweep not come, an orphan still stops at its own deadline: see Sandbox.)"""
+    """Remove dgm containers, then dgm volumes (a task's shared /testbed and /tmp), whose owning
+    process on this host is gone. Returns their names. (Should this sweep not come, an orphan
+    container still stops at its own deadline: see Sandbox.)"""
     import docker.errors
     import requests
 
@@ -65,6 +66,15 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
             except requests.exceptions.ReadTimeout:
                 continue  # a daemon too loaded to answer: the next start sweeps it
             reaped.append(container.name)
+    for volume in client.volumes.list(filters={"label": LABEL}):
+        if not _owner_alive((volume.attrs.get("Labels") or {}).get(OWNER_LABEL, "")):
+            try:
+                volume.remove(force=True)
+            except docker.errors.APIError:  # in use, or another process swept it first
+                continue
+            except requests.exceptions.ReadTimeout:
+                continue
+            reaped.append(volume.name)
     return reaped
 
 

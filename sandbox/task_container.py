@@ -4,7 +4,6 @@ exec relay (the design is argued in sandbox/exec_relay.py)."""
 
 from __future__ import annotations
 
-import functools
 import tempfile
 import threading
 import uuid
@@ -14,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.container import GID, UID, Limits, Mount, Sandbox
-from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, _owner_alive, docker_client, owner_id
+from sandbox.engine import LABEL, OWNER_LABEL, RUN_LABEL, docker_client, owner_id
 from sandbox.exec_relay import exec_relay
 
 # The task's processes see a writable home (git config --global, caches), and eval.sh's
@@ -38,8 +37,7 @@ class TaskSide:
 def task_container(image: str, repo: str, *, prologue: str, limits: Limits, run_id: str) -> Iterator[TaskSide]:
     """A container of `image` idling until the agent is done, `repo` (filled from the image) and
     a size-capped /tmp shared by named volumes, and a relay running commands in it."""
-    client = docker_client()
-    _reap_orphan_volumes()
+    client = docker_client()  # its first call also removes the volumes of dead processes
     labels = {LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()}
     stem = f"dgm-{uuid.uuid4().hex[:12]}"
     volumes = [client.volumes.create(f"{stem}-repo", labels=labels),
@@ -60,20 +58,6 @@ def task_container(image: str, repo: str, *, prologue: str, limits: Limits, run_
     finally:
         # removed off the evaluation's path; not a daemon thread, so an exiting process waits for it
         threading.Thread(target=_remove, args=(box, volumes)).start()
-
-
-@functools.cache
-def _reap_orphan_volumes() -> None:
-    """Once per process: remove shared volumes a dead dgm process left (a crash between their
-    creation and removal); their containers went with the start-up sweep of sandbox.engine."""
-    import docker.errors
-
-    for volume in docker_client().volumes.list(filters={"label": LABEL}):
-        if not _owner_alive((volume.attrs.get("Labels") or {}).get(OWNER_LABEL, "")):
-            try:
-                volume.remove(force=True)
-            except docker.errors.APIError:  # in use, or another process swept it first
-                pass
 
 
 def _idle(box: Sandbox) -> None:

@@ -15,7 +15,7 @@ from archive.check import check_run
 from archive.db import RunDB, RunDBError
 from archive.genome_repo import ChildRejected, GenomeRepo
 from archive.lineage import clade, lineage_graph, path_from_root
-from archive.novelty import behaviour_distance, is_near_duplicate, novelty
+from archive.novelty import CHARACTER_LEVEL_LIMIT, behaviour_distance, code_similarity, is_near_duplicate, novelty
 from archive.selection import Candidate, DGMRule, select_parents
 
 
@@ -59,10 +59,16 @@ def test_children_are_commits_whose_git_parent_is_their_parent(run, tmp_path):
     assert "+STEPS = 20" in repo.diff(seed, child)
 
 
+# a diff as git writes one for a new symbolic link agent/x -> /etc/passwd
+LINK_DIFF = ("diff --git a/agent/x b/agent/x\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n"
+             "+++ b/agent/x\n@@ -0,0 +1 @@\n+/etc/passwd\n\\ No newline at end of file\n")
+
+
 @pytest.mark.parametrize(
     ("diff", "message"),
     [("", "empty diff"), (_diff("dgm/engine.py", "a", "b"), "outside the genome"),
-     (_diff("agent/loop.py", "NOT THERE", "x", base="NOT THERE\n"), "does not apply")],
+     (_diff("agent/loop.py", "NOT THERE", "x", base="NOT THERE\n"), "does not apply"),
+     (LINK_DIFF, "holds a symlink, submodule or start-up file: agent/x")],
 )
 def test_bad_children_are_rejected_with_the_reason(run, diff, message):
     _, repo, _, seed = run
@@ -173,3 +179,15 @@ def test_the_check_passes_on_agreement_and_names_each_disagreement(run):
     assert any(orphan[:12] in p and "no variant names it" in p for p in problems)
     assert any("ghost" in p and "lacks" in p for p in problems)
     assert any("child has score 0.9000 but its results give 0.5000" in p for p in problems)
+
+
+def test_novelty_of_big_diffs_compares_changed_lines_as_multisets():
+    """Past CHARACTER_LEVEL_LIMIT characters, diffs are compared by the lines they share (linear
+    in their size; character-level comparison took 88 s for two 1.6 MB diffs)."""
+    lines = [f"+value_{i} = {i * 7919 % 10007}" for i in range(2 * CHARACTER_LEVEL_LIMIT // 10)]
+    header = "diff --git a/agent/a.py b/agent/a.py\n--- a/agent/a.py\n+++ b/agent/a.py\n"
+    diff = header + "\n".join(lines)
+    assert len(diff) > CHARACTER_LEVEL_LIMIT
+    assert code_similarity(diff, header + "\n".join(reversed(lines))) == 1.0  # same lines, any order
+    half = lines[: len(lines) // 2] + [line + "  # changed" for line in lines[len(lines) // 2:]]
+    assert code_similarity(diff, header + "\n".join(half)) == 0.5

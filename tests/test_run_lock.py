@@ -68,3 +68,23 @@ def test_the_lock_of_a_killed_process_is_taken_over(run_dir):
     assert (run_dir / "run.lock").read_text().strip() == str(owner.pid)  # the stale pid is still written
     with RunLock(run_dir):
         assert (run_dir / "run.lock").read_text().strip() == str(os.getpid())
+
+
+def test_a_run_starting_on_a_directory_another_run_is_making_is_refused_naming_the_pid(tmp_path):
+    """`dgm run` locks the directory before writing to it: a second one started at the same moment
+    (here, one that would fail on its suite) is refused and never removes the first one's files."""
+    path = tmp_path / "run"
+    path.mkdir()
+    config = tmp_path / "c.toml"  # passes the config's checks; the suite fails to load in the engine
+    (tmp_path / "not-a-suite").mkdir()
+    config.write_text(f'[evaluation]\nsuite = "{tmp_path / "not-a-suite"}"\n')
+    owner = _holder(path)  # the first `dgm run`, between its lock and its first file
+    try:
+        result = dgm("run", "--config", str(config), "--run-dir", str(path))
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines() == [
+            f"error: {path} is being driven by process {owner.pid}: stop it first, or wait for it to end"]
+        assert [p.name for p in path.iterdir()] == ["run.lock"]
+    finally:
+        owner.kill()
+        owner.wait()

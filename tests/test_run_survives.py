@@ -140,28 +140,35 @@ def _append_line(path: str, text: str, line: str) -> str:
             f"@@ -{count},1 +{count},2 @@\n {last}\n+{line}\n")
 
 
-def test_resume_names_the_variants_whose_commits_were_pruned(run_dir):
+@pytest.mark.parametrize("command", ["status", "resume"])
+def test_status_and_resume_name_the_variants_whose_commits_were_pruned(run_dir, command):
     db = RunDB(run_dir / "run.db")
     db.add_variant("v1-1", "seed", 1, "committed", "1" * 40)
-    _one_line_error(dgm("resume", str(run_dir)), "lacks the commits of variant(s) v1-1")
+    _one_line_error(dgm(command, str(run_dir)), "lacks the commits of variant(s) v1-1")
     assert any("v1-1 names commit 111111111111, which the repository lacks" in line
                for line in dgm("check", str(run_dir)).stdout.splitlines())
 
 
-def test_a_suite_error_leaves_no_run_directory(tmp_path):
+@pytest.mark.parametrize("existed", [False, True])
+def test_a_suite_error_leaves_no_run_directory(tmp_path, existed):
     path = tmp_path / "run"
-    config = tmp_path / "c.toml"
-    config.write_text("[evaluation]\nstage_sizes = [1000]\n")  # more tasks than the suite has
+    if existed:
+        path.mkdir()
+    config = tmp_path / "c.toml"  # passes the config's checks; the suite fails to load in the engine
+    (tmp_path / "not-a-suite").mkdir()
+    config.write_text(f'[evaluation]\nsuite = "{tmp_path / "not-a-suite"}"\n')
     result = dgm("run", "--config", str(config), "--run-dir", str(path))
     assert result.returncode == 1, result
-    assert not path.exists()
+    assert result.stderr.startswith("error: no suite ") and len(result.stderr.strip().splitlines()) == 1, result
+    assert list(path.iterdir()) == [] if existed else not path.exists()  # as it was before
 
 
 WORKSPACE_HOLDER = """
-import threading
+import tempfile, threading
 from dgm.workspace import run_workspace
-with run_workspace() as path:
+with run_workspace() as path, tempfile.TemporaryDirectory(prefix="dgm-exec-") as other:
     print(path, flush=True)
+    print(other, flush=True)
     threading.Event().wait()
 """
 
@@ -169,7 +176,9 @@ with run_workspace() as path:
 def test_temp_directories_of_killed_runs_are_removed_at_the_next_start():
     def holder() -> tuple[subprocess.Popen, Path]:
         proc = subprocess.Popen([sys.executable, "-c", WORKSPACE_HOLDER], stdout=subprocess.PIPE, text=True)
-        return proc, Path(proc.stdout.readline().strip())
+        path, other = Path(proc.stdout.readline().strip()), Path(proc.stdout.readline().strip())
+        assert other.parent == path  # the session's other temporary directories are in its workspace
+        return proc, path
 
     killed, dead_dir = holder()
     alive, live_dir = holder()
@@ -201,3 +210,37 @@ def test_the_smoke_test_a_child_must_pass_is_the_engines_not_its_own(sandbox_ima
     editor.write_text(editor.read_text() + "\nActions.run = lambda self, name, args: 'broken'\n")
     failure = smoke_failure(genome, sandbox_image, "smoke-test")
     assert failure is not None and "smoke test failed" in failure
+
+
+def test_diagnosis_writes_nothing_through_a_link_planted_in_the_temp_directory(tmp_path, monkeypatch,
+                                                                              inflection_task):
+    """Diagnosis once kept a code index at TMP/dgm-diagnose-index, a fixed name in a world-writable
+    directory: a link planted there made dgm overwrite the link's target. It keeps nothing there now."""
+    from dgm.diagnose import Target, diagnose
+    from dgm.diagnosis_context import diagnosis_context
+    from dgm.eval_record import write_result
+    from dgm.evaluation import EvalResult
+    from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
+
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm never reaches out for prices
+    shared_tmp, target = tmp_path / "tmp", tmp_path / "target"
+    shared_tmp.mkdir()
+    target.mkdir()
+    for name in ("dgm-diagnose-index", "dgm-agent-index", "dgm-index"):
+        (shared_tmp / name).symlink_to(target)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    task, log_dir = inflection_task, tmp_path / "logs"
+    (log_dir / "agent" / "out").mkdir(parents=True)
+    (log_dir / "agent" / "out" / "trajectory.jsonl").write_text('{"type": "exit", "reason": "submitted"}\n')
+    write_result(log_dir, EvalResult("v1", task.instance_id, False, "1 FAIL_TO_PASS test(s) not passing", "submitted", 1.0))
+    context = diagnosis_context(SEED_SOURCE, log_dir, task, "submitted", "llm", 60_000)
+    answer = "SUMMARY: edits give up\nISSUE:\nIn tools/editor.py, show both places."
+    with ScriptedLLMServer([ScriptedReply(content=answer)]) as server:
+        import litellm
+
+        def call(messages):
+            return litellm.completion(model="openai/diagnoser", api_base=server.url, api_key="k",
+                                      messages=messages).choices[0].message.content or ""
+
+        assert diagnose(call, Target("task", task.instance_id, task.instance_id, ""), context).summary == "edits give up"
+    assert list(target.iterdir()) == []

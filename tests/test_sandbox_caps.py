@@ -59,6 +59,48 @@ def test_a_full_tmp_ends_the_container_as_disk_full(sandbox_image):
     assert result.duration < 30
 
 
+def test_a_shared_volume_counts_towards_the_disk_cap(sandbox_image):
+    """SWE-bench's /testbed is a named volume the agent's and the task's containers share: files
+    written there are held to the cap as /work's are (each file is under the cap; together not)."""
+    client = docker.from_env()
+    volume = client.volumes.create(f"dgm-test-shared-{os.getpid()}")
+    try:
+        client.containers.run(sandbox_image, ["chown", f"{UID}:{GID}", "/v"], user="0", remove=True,
+                              volumes={volume.name: {"bind": "/v"}})
+        script = "for i in $(seq 8); do head -c 40000000 /dev/zero > /testbed/f$i; done; sleep 60"
+        with Sandbox(sandbox_image, ["bash", "-c", script], limits=Limits(disk="64m", timeout=60),
+                     shared={"/testbed": volume.name}) as box:
+            result = box.run()
+    finally:
+        from sandbox.container import wait_for_removals
+
+        wait_for_removals()
+        volume.remove(force=True)
+    assert result.reason == "disk_full", result
+    assert result.duration < 30
+    assert "/work, /testbed" in result.stderr
+
+
+HELD_OPEN = """
+import os, time
+held = []
+for i in range(8):  # 320 MB, none of it visible to du
+    f = open(f'/work/f{i}', 'wb')
+    f.write(b'x' * 40_000_000)
+    f.flush()
+    os.unlink(f'/work/f{i}')
+    held.append(f)
+time.sleep(60)
+"""
+
+
+def test_files_deleted_but_held_open_count_towards_the_disk_cap(sandbox_image):
+    with Sandbox(sandbox_image, ["python3", "-c", HELD_OPEN], limits=Limits(disk="64m", timeout=60)) as box:
+        result = box.run()
+    assert result.reason == "disk_full", result
+    assert result.duration < 30
+
+
 def test_a_huge_file_is_refused_by_read_without_being_loaded(sandbox_image):
     before = _peak_rss()
     with Sandbox(sandbox_image, ["bash", "-c", "truncate -s 1500M /work/report.json"]) as box:
@@ -175,6 +217,22 @@ def test_a_kill_the_daemon_does_not_answer_is_a_sandbox_error(sandbox_image, tmp
         try:
             with pytest.raises(SandboxError, match="did not answer the kill in time"):
                 box._kill()
+        finally:
+            box._container = real
+    server.close()
+
+
+def test_a_run_or_copy_the_daemon_does_not_answer_is_a_sandbox_error(sandbox_image, tmp_path):
+    server = _silent_daemon(str(tmp_path / "docker.sock"))
+    slow = docker.DockerClient(base_url=f"unix://{tmp_path / 'docker.sock'}", timeout=1, version="1.41")
+    with Sandbox(sandbox_image, ["sleep", "1"]) as box:
+        real = box._container
+        box._container = slow.containers.prepare_model({"Id": real.id, "Name": real.name})
+        try:
+            with pytest.raises(SandboxError, match="copying files into container .*did not answer in time"):
+                box.put("/work/in", {"a.txt": "a"})
+            with pytest.raises(SandboxError, match="running container .*did not answer in time"):
+                box.run()
         finally:
             box._container = real
     server.close()

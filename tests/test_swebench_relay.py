@@ -111,14 +111,13 @@ def test_the_no_model_policy_runs_its_tests_in_the_task_container(foreign, tmp_p
 def test_shared_volumes_a_dead_process_left_are_reaped_and_live_ones_kept():
     import socket as sockets
 
-    from sandbox.engine import LABEL, OWNER_LABEL, docker_client, owner_id
-    from sandbox.task_container import _reap_orphan_volumes
+    from sandbox.engine import LABEL, OWNER_LABEL, docker_client, owner_id, reap_orphans
 
     client = docker_client()
     dead = client.volumes.create("dgm-test-orphan-volume", labels={LABEL: "1", OWNER_LABEL: f"{sockets.gethostname()}:999999:0"})
     live = client.volumes.create("dgm-test-live-volume", labels={LABEL: "1", OWNER_LABEL: owner_id()})
     try:
-        _reap_orphan_volumes.__wrapped__()
+        reap_orphans(client)  # what every process's first connection does
         names = {v.name for v in client.volumes.list(filters={"label": LABEL})}
         assert dead.name not in names and live.name in names
     finally:
