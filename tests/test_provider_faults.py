@@ -218,6 +218,51 @@ def test_idle_connections_are_closed_after_the_read_timeout(tmp_path, monkeypatc
             assert idle.recv(100) == b""  # closed by the gateway, not by our timeout
 
 
+def test_a_flood_of_idle_connections_does_not_lock_out_a_caller(tmp_path):
+    # past the queue's bound the longest-waiting connection goes, not the caller that just arrived
+    with ScriptedLLMServer(lambda body: OK) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        host, port = gateway.address.rsplit(":", 1)
+        idle = [socket.create_connection((host, int(port))) for _ in range(3000)]
+        time.sleep(0.5)
+        token = gateway.issue_token("v1", "t1")
+        codes = [_post(gateway, token).status_code for _ in range(3)]
+        for s in idle:
+            s.close()
+    assert codes == [200, 200, 200]
+
+
+def test_requests_trickled_byte_by_byte_are_cut_off_and_free_their_threads(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "READ_TIMEOUT", 1.0)
+    stop = threading.Event()
+    with ScriptedLLMServer(lambda body: OK) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        host, port = gateway.address.rsplit(":", 1)
+        slow_ones = [socket.create_connection((host, int(port))) for _ in range(server.WORKERS + 16)]
+
+        def trickle() -> None:  # a header line every 0.2 s: each read is quick, the request never ends
+            for s in slow_ones:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
+            while not stop.wait(0.2):
+                for s in slow_ones:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+
+        threading.Thread(target=trickle, daemon=True).start()
+        time.sleep(0.5)  # every handler thread is now reading a trickle
+        started = time.monotonic()
+        answer = _post(gateway, gateway.issue_token("v1", "t1"))
+        took = time.monotonic() - started
+        slow_ones[0].settimeout(5)
+        cut = slow_ones[0].recv(100)  # what the gateway says to a trickler, once its time is up
+        stop.set()
+        for s in slow_ones:
+            s.close()
+    assert answer.status_code == 200 and took < 5  # without the deadline: never, while the trickle goes on
+    # cut off: closed, or answered as what arrived (headers without a token: 401)
+    assert cut == b"" or cut.startswith((b"HTTP/1.0 400", b"HTTP/1.0 401"))
+
+
 @pytest.mark.parametrize(("length", "status"), [("-1", 400), ("abc", 400), (str(2 * 1024**3), 413)])
 def test_bad_or_huge_content_lengths_are_refused_before_reading(tmp_path, length, status):
     with ScriptedLLMServer([]) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
