@@ -174,6 +174,18 @@ def test_cached_and_reasoning_tokens_are_priced_at_list_price_and_logged(tmp_pat
     assert (line["cache_read_tokens"], line["reasoning_tokens"]) == (8_000, 300)
 
 
+def test_an_answer_without_usage_is_priced_from_its_sizes_not_free(tmp_path):
+    # a proxy or local server that reports no usage (litellm then says 0 tokens)
+    silent = ScriptedReply(content="done " * 200, usage={"prompt_tokens": 0, "completion_tokens": 0})
+    with ScriptedLLMServer([silent]) as provider, Gateway(_upstream(provider), tmp_path, budget=1.0) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"), messages=[{"role": "user", "content": "q" * 3000}])
+    assert response.status_code == 200
+    (line,) = [json.loads(x) for x in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    # at least its prompt (3,000 characters, ~750 tokens at $2/M) and its answer (~250 tokens at $10/M)
+    assert line["cost_estimated"] and line["cost"] >= (750 * 2.0 + 250 * 10.0) / 1e6
+    assert gateway.spent == pytest.approx(line["cost"])
+
+
 def test_a_timed_out_attempt_is_charged_at_its_worst_case_then_retried(tmp_path):
     with ScriptedLLMServer([slow(OK, 2.0), OK]) as provider, \
             Gateway(_upstream(provider, timeout=0.5), tmp_path) as gateway:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dgm.http_json import send_json
 from dgm.llm import provider, server
-from dgm.llm.budget import BudgetExceeded, Ledger, TaskBudgetExceeded, TokenUsage, Usage, prices_for
+from dgm.llm.budget import CHARS_PER_TOKEN, BudgetExceeded, Ledger, TaskBudgetExceeded, TokenUsage, Usage, prices_for
 from dgm.llm.caching import with_cache_control
 from dgm.llm.call_log import CallLog
 from dgm.llm.health import ProviderHealth
@@ -156,12 +156,16 @@ class Gateway:
                 continue
             self.health.succeeded()
             tokens = TokenUsage.of(response.get("usage") or {})
-            cost = self.prices.cost(tokens)
+            # an answer without usage (some proxies and local servers) is priced from the sizes on
+            # the high side, never as free: the budget would otherwise never stop the run
+            cost = (self.prices.cost(tokens) if tokens.prompt else
+                    self.prices.worst_case(params, len(json.dumps(response.get("choices"))) // CHARS_PER_TOKEN))
             self.ledger.settle(reservation, cost, tokens.prompt, tokens.completion)
             self._log.write(variant=variant_id, task=task_id, model=up.model, attempt=attempt, status=200,
                             prompt_tokens=tokens.prompt, completion_tokens=tokens.completion,
                             cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
-                            reasoning_tokens=tokens.reasoning, cost=cost, latency=time.monotonic() - started)
+                            reasoning_tokens=tokens.reasoning, cost=cost, cost_estimated=not tokens.prompt,
+                            latency=time.monotonic() - started)
             return response
 
     def task_headers(self, caller: tuple[str, str]) -> dict[str, str]:

@@ -18,7 +18,7 @@ import threading
 import time
 
 WORKERS = 64  # handler threads; a model call holds one for its whole duration
-QUEUED = 1024  # connections accepted and waiting for their request; past that, new ones are closed
+QUEUED = 1024  # connections accepted and waiting for their request; past that, the oldest is closed
 READ_TIMEOUT = 15.0  # seconds a client may take to start its request, and then to send all of it
 MAX_BODY = 16 * 1024 * 1024  # bytes; a long agent history is about 1 MB
 
