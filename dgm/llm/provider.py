@@ -79,7 +79,8 @@ def upstream_for(model: ModelConfig) -> UpstreamConfig:
 
 
 def call(upstream: UpstreamConfig, params: dict, max_tokens: int) -> dict:
-    """One attempt; litellm's exceptions pass through for the retry policy to judge."""
+    """One attempt; litellm's exceptions pass through for the retry policy to judge. What it sets
+    itself is dgm.config.SET_BY_DGM, which model.extra may not name."""
     response = litellm().completion(
         model=upstream.model, api_base=upstream.api_base, api_key=upstream.api_key(),
         timeout=upstream.timeout + max_tokens * SECONDS_PER_OUTPUT_TOKEN, num_retries=0, max_retries=0,
