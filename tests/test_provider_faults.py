@@ -196,6 +196,17 @@ def test_a_timed_out_attempt_is_charged_at_its_worst_case_then_retried(tmp_path)
     assert gateway.spent == pytest.approx(first["cost"] + second["cost"])
 
 
+def test_timed_out_attempts_use_up_the_calls_wait_so_few_are_paid_for(tmp_path):
+    # each attempt times out after 0.25 s (0.2 s + 50 ms for its one output token); counting only
+    # the backoff sleeps (0.01, 0.02, ... s) the 0.6 s allowed would let six attempts be paid for
+    with ScriptedLLMServer(lambda body: slow(OK, 2.0)) as provider, \
+            Gateway(_upstream(provider, timeout=0.2, retry_total_wait=0.6), tmp_path) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"), max_tokens=1)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "provider_unavailable"
+    attempts = [json.loads(x) for x in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    assert 1 <= len(attempts) <= 3 and all(a["status"] == 408 and a["cost"] > 0 for a in attempts)
+
+
 def test_config_extras_reach_the_provider(tmp_path):
     with ScriptedLLMServer([OK]) as provider, \
             Gateway(_upstream(provider, extra={"reasoning_effort": "low", "seed": 7}), tmp_path) as gateway:

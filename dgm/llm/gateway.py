@@ -145,6 +145,8 @@ class Gateway:
                 self._log.write(variant=variant_id, task=task_id, model=up.model, attempt=attempt,
                                 status=getattr(e, "status_code", None) or 502, error=str(e)[:500],
                                 cost=worst if timed_out else 0.0, latency=time.monotonic() - started)
+                # the minutes a timed-out attempt took count as waiting: each is paid at its worst case
+                waited += time.monotonic() - started if timed_out else 0.0
                 delay = self.retry.delay(e, attempt, waited)
                 if delay is None:
                     failure = provider.failure(e, up.model, retryable(e))
