@@ -54,7 +54,7 @@ class ModelConfig:
     max_tokens_diagnose: int = 16384
     max_tokens_self_modify: int = 8192
     timeout: float = 120.0  # seconds per attempt, plus 50 ms per output token allowed
-    retry_total_wait: float = 600.0  # seconds one call may wait across its retries (Retry-After honoured; timed-out attempts count)
+    retry_total_wait: float = 600.0  # seconds one call may wait over its retries, timed-out attempts included
     retry_first_delay: float = 2.0  # seconds; doubles per retry up to a minute
     max_concurrent_calls: int = 8  # calls at the provider at once, over every caller of the run
     tokens_per_minute: int = 0  # prompt and output tokens sent per minute, over every caller; 0: no limit
