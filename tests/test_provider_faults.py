@@ -84,6 +84,27 @@ def test_a_400_is_never_retried_and_reaches_the_agent_with_its_code(tmp_path, fa
     assert not gateway.health.failed_for("v1", "t1")  # the agent's own problem: a result like any other
 
 
+CREDIT = "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade."
+
+
+@pytest.mark.parametrize("fault", [
+    ScriptedReply(status=401, error_body={"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                                    "code": "invalid_api_key"}}),
+    ScriptedReply(status=404, error_body={"error": {"message": "The model `dgm-test-model` does not exist",
+                                                    "type": "invalid_request_error", "code": "model_not_found"}}),
+    ScriptedReply(status=400, error_body={"type": "error", "error": {"type": "invalid_request_error", "message": CREDIT}}),
+], ids=["expired-key", "model-gone", "out-of-credit"])
+def test_a_fault_of_the_runs_key_model_or_account_is_the_providers_not_the_agents(tmp_path, fault):
+    with ScriptedLLMServer([fault, OK]) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"))
+    # provider_unavailable: the agent ends with provider_error, its evaluation runs again, and
+    # such failures in a row pause the run with the provider's words
+    assert response.status_code == 503 and response.json()["error"]["code"] == "provider_unavailable"
+    assert "then `dgm resume`" in response.json()["error"]["message"]
+    assert len(provider.requests) == 1  # never retried: it would fail the same way
+    assert gateway.health.failed_for("v1", "t1")
+
+
 def test_a_provider_that_keeps_failing_answers_503_then_counts_as_down(tmp_path):
     with ScriptedLLMServer(lambda body: server_error(503)) as provider, \
             Gateway(_upstream(provider, retry_total_wait=0.1, pause_after_failures=2), tmp_path) as gateway:

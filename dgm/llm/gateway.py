@@ -150,7 +150,7 @@ class Gateway:
                 delay = self.retry.delay(e, attempt, waited)
                 if delay is None:
                     failure = provider.failure(e, up.model, retryable(e))
-                    if failure.code == "provider_unavailable" or failure.status in (401, 403):
+                    if failure.code == "provider_unavailable":
                         self.health.failed(caller, str(e))
                     raise failure from e
                 time.sleep(delay)
