@@ -54,11 +54,23 @@ class ModelConfig:
     max_tokens_diagnose: int = 16384
     max_tokens_self_modify: int = 8192
     timeout: float = 120.0  # seconds per attempt, plus 50 ms per output token allowed
-    retry_total_wait: float = 600.0  # seconds one call may wait across its retries (Retry-After honoured)
+    retry_total_wait: float = 600.0  # seconds one call may wait over its retries, timed-out attempts included
     retry_first_delay: float = 2.0  # seconds; doubles per retry up to a minute
     max_concurrent_calls: int = 8  # calls at the provider at once, over every caller of the run
     tokens_per_minute: int = 0  # prompt and output tokens sent per minute, over every caller; 0: no limit
     pause_after_failures: int = 3  # consecutive calls failing after every retry pause the run
+
+
+# litellm arguments dgm sets on every call (dgm/llm/provider.py, gateway.py), with the knob for each:
+# in model.extra one would collide with dgm's (every call failing) or be silently overridden
+SET_BY_DGM = {
+    "model": "model.name", "api_base": "model.api_base", "base_url": "model.api_base",
+    "api_key": "model.api_key_env", "timeout": "model.timeout", "num_retries": "model.retry_total_wait",
+    "max_retries": "model.retry_total_wait", "drop_params": "model.drop_params",
+    "max_tokens": "model.max_tokens_agent, max_tokens_diagnose or max_tokens_self_modify",
+    "max_completion_tokens": "model.max_tokens_agent, max_tokens_diagnose or max_tokens_self_modify",
+    "messages": "nothing (the caller's)", "stream": "nothing (the gateway does not stream)",
+}
 
 
 @dataclass(frozen=True)
@@ -214,6 +226,9 @@ def _validated(config: Config, source: str) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(f"{source}: {message}")
+    for key in config.model.extra:
+        if key in SET_BY_DGM:
+            raise ConfigError(f"{source}: model.extra.{key} is set by dgm on every call; set {SET_BY_DGM[key]} instead")
     _check_suite_spec(config.evaluation.suite, source)
     _check_heldout(config.evaluation.heldout, source)
     return config

@@ -73,12 +73,22 @@ def message(body: dict, content: str | None, tool_calls: list[dict] | None, usag
     """An Anthropic Messages answer; usage scripted or else counted, with the cache's reads and writes."""
     blocks: list[dict] = [{"type": "text", "text": content}] if content else []
     for call in tool_calls or []:
-        arguments = call.get("arguments", {})
         blocks.append({"type": "tool_use", "id": f"toolu_{next(ids)}", "name": call["name"],
-                       "input": json.loads(arguments) if isinstance(arguments, str) else arguments})
+                       "input": _input(call.get("arguments", {}))})
     output = max(1, len(json.dumps(blocks)) // CHARS_PER_TOKEN)
     stop = {"length": "max_tokens", "stop": "end_turn", "tool_calls": "tool_use"}.get(
         finish_reason or ("tool_calls" if tool_calls else "stop"), "end_turn")
     return {"id": f"msg_{next(ids)}", "type": "message", "role": "assistant", "model": body.get("model", "scripted"),
             "content": blocks, "stop_reason": stop, "stop_sequence": None,
             "usage": usage or cache.usage(body, output)}
+
+
+def _input(arguments: dict | str) -> dict:
+    """A tool_use block's input is an object: arguments cut short at the output limit (which the
+    OpenAI dialect sends as the cut string) come as the empty object."""
+    if not isinstance(arguments, str):
+        return arguments
+    try:
+        return json.loads(arguments)
+    except json.JSONDecodeError:
+        return {}

@@ -84,6 +84,27 @@ def test_a_400_is_never_retried_and_reaches_the_agent_with_its_code(tmp_path, fa
     assert not gateway.health.failed_for("v1", "t1")  # the agent's own problem: a result like any other
 
 
+CREDIT = "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade."
+
+
+@pytest.mark.parametrize("fault", [
+    ScriptedReply(status=401, error_body={"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
+                                                    "code": "invalid_api_key"}}),
+    ScriptedReply(status=404, error_body={"error": {"message": "The model `dgm-test-model` does not exist",
+                                                    "type": "invalid_request_error", "code": "model_not_found"}}),
+    ScriptedReply(status=400, error_body={"type": "error", "error": {"type": "invalid_request_error", "message": CREDIT}}),
+], ids=["expired-key", "model-gone", "out-of-credit"])
+def test_a_fault_of_the_runs_key_model_or_account_is_the_providers_not_the_agents(tmp_path, fault):
+    with ScriptedLLMServer([fault, OK]) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"))
+    # provider_unavailable: the agent ends with provider_error, its evaluation runs again, and
+    # such failures in a row pause the run with the provider's words
+    assert response.status_code == 503 and response.json()["error"]["code"] == "provider_unavailable"
+    assert "then `dgm resume`" in response.json()["error"]["message"]
+    assert len(provider.requests) == 1  # never retried: it would fail the same way
+    assert gateway.health.failed_for("v1", "t1")
+
+
 def test_a_provider_that_keeps_failing_answers_503_then_counts_as_down(tmp_path):
     with ScriptedLLMServer(lambda body: server_error(503)) as provider, \
             Gateway(_upstream(provider, retry_total_wait=0.1, pause_after_failures=2), tmp_path) as gateway:
@@ -174,6 +195,18 @@ def test_cached_and_reasoning_tokens_are_priced_at_list_price_and_logged(tmp_pat
     assert (line["cache_read_tokens"], line["reasoning_tokens"]) == (8_000, 300)
 
 
+def test_an_answer_without_usage_is_priced_from_its_sizes_not_free(tmp_path):
+    # a proxy or local server that reports no usage (litellm then says 0 tokens)
+    silent = ScriptedReply(content="done " * 200, usage={"prompt_tokens": 0, "completion_tokens": 0})
+    with ScriptedLLMServer([silent]) as provider, Gateway(_upstream(provider), tmp_path, budget=1.0) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"), messages=[{"role": "user", "content": "q" * 3000}])
+    assert response.status_code == 200
+    (line,) = [json.loads(x) for x in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    # at least its prompt (3,000 characters, ~750 tokens at $2/M) and its answer (~250 tokens at $10/M)
+    assert line["cost_estimated"] and line["cost"] >= (750 * 2.0 + 250 * 10.0) / 1e6
+    assert gateway.spent == pytest.approx(line["cost"])
+
+
 def test_a_timed_out_attempt_is_charged_at_its_worst_case_then_retried(tmp_path):
     with ScriptedLLMServer([slow(OK, 2.0), OK]) as provider, \
             Gateway(_upstream(provider, timeout=0.5), tmp_path) as gateway:
@@ -182,6 +215,17 @@ def test_a_timed_out_attempt_is_charged_at_its_worst_case_then_retried(tmp_path)
     first, second = [json.loads(x) for x in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
     assert first["status"] == 408 and first["cost"] > 0
     assert gateway.spent == pytest.approx(first["cost"] + second["cost"])
+
+
+def test_timed_out_attempts_use_up_the_calls_wait_so_few_are_paid_for(tmp_path):
+    # each attempt times out after 0.25 s (0.2 s + 50 ms for its one output token); counting only
+    # the backoff sleeps (0.01, 0.02, ... s) the 0.6 s allowed would let six attempts be paid for
+    with ScriptedLLMServer(lambda body: slow(OK, 2.0)) as provider, \
+            Gateway(_upstream(provider, timeout=0.2, retry_total_wait=0.6), tmp_path) as gateway:
+        response = _post(gateway, gateway.issue_token("v1", "t1"), max_tokens=1)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "provider_unavailable"
+    attempts = [json.loads(x) for x in (tmp_path / "llm_calls.jsonl").read_text().splitlines()]
+    assert 1 <= len(attempts) <= 3 and all(a["status"] == 408 and a["cost"] > 0 for a in attempts)
 
 
 def test_config_extras_reach_the_provider(tmp_path):
@@ -216,6 +260,51 @@ def test_idle_connections_are_closed_after_the_read_timeout(tmp_path, monkeypatc
         with socket.create_connection((host, int(port))) as idle:
             idle.settimeout(5)
             assert idle.recv(100) == b""  # closed by the gateway, not by our timeout
+
+
+def test_a_flood_of_idle_connections_does_not_lock_out_a_caller(tmp_path):
+    # past the queue's bound the longest-waiting connection goes, not the caller that just arrived
+    with ScriptedLLMServer(lambda body: OK) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        host, port = gateway.address.rsplit(":", 1)
+        idle = [socket.create_connection((host, int(port))) for _ in range(3000)]
+        time.sleep(0.5)
+        token = gateway.issue_token("v1", "t1")
+        codes = [_post(gateway, token).status_code for _ in range(3)]
+        for s in idle:
+            s.close()
+    assert codes == [200, 200, 200]
+
+
+def test_requests_trickled_byte_by_byte_are_cut_off_and_free_their_threads(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "READ_TIMEOUT", 1.0)
+    stop = threading.Event()
+    with ScriptedLLMServer(lambda body: OK) as provider, Gateway(_upstream(provider), tmp_path) as gateway:
+        host, port = gateway.address.rsplit(":", 1)
+        slow_ones = [socket.create_connection((host, int(port))) for _ in range(server.WORKERS + 16)]
+
+        def trickle() -> None:  # a header line every 0.2 s: each read is quick, the request never ends
+            for s in slow_ones:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n")
+            while not stop.wait(0.2):
+                for s in slow_ones:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass
+
+        threading.Thread(target=trickle, daemon=True).start()
+        time.sleep(0.5)  # every handler thread is now reading a trickle
+        started = time.monotonic()
+        answer = _post(gateway, gateway.issue_token("v1", "t1"))
+        took = time.monotonic() - started
+        slow_ones[0].settimeout(5)
+        cut = slow_ones[0].recv(100)  # what the gateway says to a trickler, once its time is up
+        stop.set()
+        for s in slow_ones:
+            s.close()
+    assert answer.status_code == 200 and took < 5  # without the deadline: never, while the trickle goes on
+    # cut off: closed, or answered as what arrived (headers without a token: 401)
+    assert cut == b"" or cut.startswith((b"HTTP/1.0 400", b"HTTP/1.0 401"))
 
 
 @pytest.mark.parametrize(("length", "status"), [("-1", 400), ("abc", 400), (str(2 * 1024**3), 413)])

@@ -35,6 +35,23 @@ class Outage(ScriptedWorld):
         return super().__call__(body) if self.healthy else server_error(503)
 
 
+class OneBadSpell(ScriptedWorld):
+    """The agent's calls on one task get 503s until the gateway's retries give up, once; then the
+    provider is fine."""
+
+    def __init__(self, tasks, failures: int) -> None:
+        super().__init__(tasks)
+        self.unlucky = self.tasks[0].problem_statement.strip()
+        self.failures = failures
+
+    def __call__(self, body):
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        with self._lock:
+            bad = self.failures > 0 and self.unlucky in user
+            self.failures -= bad
+        return server_error(503) if bad else super().__call__(body)
+
+
 def _evaluations(run_dir) -> list[tuple]:
     with sqlite3.connect(run_dir / "run.db") as conn:
         return conn.execute("SELECT variant_id, task_id, status, resolved FROM evaluations").fetchall()
@@ -71,4 +88,23 @@ def test_a_provider_outage_during_evaluation_pauses_the_run_and_records_nothing(
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     done = [e for e in _evaluations(run_dir) if e[2] == "done"]
     assert {e[0] for e in done} == {"seed"} and len(done) >= 2
+    assert check_run(run_dir) == []
+
+
+def test_an_evaluation_lost_to_the_provider_runs_again_and_only_its_rerun_is_recorded(small_suite, tmp_path):
+    tasks = load_suite(str(small_suite)).tasks()
+    world = OneBadSpell(tasks, failures=3)  # the retries of one call (0.05 + 0.1 s of the 0.3 s allowed)
+    run_dir = tmp_path / "run"
+    with ScriptedLLMServer(world) as provider:
+        config = run_config(tmp_path / "dgm.toml", small_suite, provider.url, model=FAST_RETRIES, max_steps=0)
+        result = dgm("run", "--config", str(config), "--run-dir", str(run_dir))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert world.failures == 0 and "lost to the provider, running it again" in result.stdout
+    assert "paused" not in result.stdout  # one bad spell is not an outage
+    with sqlite3.connect(run_dir / "run.db") as conn:
+        (exit_, status), = conn.execute("SELECT agent_exit, status FROM evaluations WHERE variant_id = 'seed' "
+                                        "AND task_id = ?", (tasks[0].instance_id,)).fetchall()
+        lost = conn.execute("SELECT cost FROM costs WHERE kind LIKE '%lost to the provider'").fetchall()
+    assert status == "done" and exit_ != "provider_error"  # the rerun's result, not the provider's failure
+    assert len(lost) == 1  # what the lost run spent stays spent
     assert check_run(run_dir) == []

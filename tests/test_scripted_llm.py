@@ -99,6 +99,16 @@ def test_a_cut_tool_call_and_detailed_usage_reach_litellm(litellm):
     assert detailed.usage.completion_tokens_details.reasoning_tokens == 40
 
 
+def test_a_cut_tool_call_reaches_litellm_in_the_anthropic_dialect(litellm):
+    from dgm.scripted_llm import cut_tool_call
+
+    with ScriptedLLMServer([cut_tool_call("editor", '{"path": "a.py", "new_str": "def f(')]) as server:
+        cut = litellm.completion(model="anthropic/claude-sonnet-4-5", api_base=server.url.removesuffix("/v1"),
+                                 api_key="k", max_tokens=4096, messages=[{"role": "user", "content": "x"}])
+    assert cut.choices[0].finish_reason == "length"
+    assert cut.choices[0].message.tool_calls[0].function.name == "editor"
+
+
 def test_a_slow_reply_arrives_after_its_delay(litellm):
     import time
 

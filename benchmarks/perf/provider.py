@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="model calls per agent in the 429 fleet")
     args = parser.parse_args()
     os.environ.setdefault("LITELLM_LOG", "ERROR")
+    litellm().suppress_debug_info = True  # no "Give Feedback" banner for each agent refused by the budget
     console = Console()
 
     table = Table(title=f"(a) one {args.calls}-call trajectory at {MODEL} list prices")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dgm.http_json import send_json
 from dgm.llm import provider, server
-from dgm.llm.budget import BudgetExceeded, Ledger, TaskBudgetExceeded, TokenUsage, Usage, prices_for
+from dgm.llm.budget import CHARS_PER_TOKEN, BudgetExceeded, Ledger, TaskBudgetExceeded, TokenUsage, Usage, prices_for
 from dgm.llm.caching import with_cache_control
 from dgm.llm.call_log import CallLog
 from dgm.llm.health import ProviderHealth
@@ -145,10 +145,12 @@ class Gateway:
                 self._log.write(variant=variant_id, task=task_id, model=up.model, attempt=attempt,
                                 status=getattr(e, "status_code", None) or 502, error=str(e)[:500],
                                 cost=worst if timed_out else 0.0, latency=time.monotonic() - started)
+                # the minutes a timed-out attempt took count as waiting: each is paid at its worst case
+                waited += time.monotonic() - started if timed_out else 0.0
                 delay = self.retry.delay(e, attempt, waited)
                 if delay is None:
                     failure = provider.failure(e, up.model, retryable(e))
-                    if failure.code == "provider_unavailable" or failure.status in (401, 403):
+                    if failure.code == "provider_unavailable":
                         self.health.failed(caller, str(e))
                     raise failure from e
                 time.sleep(delay)
@@ -156,12 +158,16 @@ class Gateway:
                 continue
             self.health.succeeded()
             tokens = TokenUsage.of(response.get("usage") or {})
-            cost = self.prices.cost(tokens)
+            # an answer without usage (some proxies and local servers) is priced from the sizes on
+            # the high side, never as free: the budget would otherwise never stop the run
+            cost = (self.prices.cost(tokens) if tokens.prompt else
+                    self.prices.worst_case(params, len(json.dumps(response.get("choices"))) // CHARS_PER_TOKEN))
             self.ledger.settle(reservation, cost, tokens.prompt, tokens.completion)
             self._log.write(variant=variant_id, task=task_id, model=up.model, attempt=attempt, status=200,
                             prompt_tokens=tokens.prompt, completion_tokens=tokens.completion,
                             cache_read_tokens=tokens.cache_read, cache_write_tokens=tokens.cache_write,
-                            reasoning_tokens=tokens.reasoning, cost=cost, latency=time.monotonic() - started)
+                            reasoning_tokens=tokens.reasoning, cost=cost, cost_estimated=not tokens.prompt,
+                            latency=time.monotonic() - started)
             return response
 
     def task_headers(self, caller: tuple[str, str]) -> dict[str, str]:

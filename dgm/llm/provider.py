@@ -16,6 +16,9 @@ from dgm.errors import DgmError
 # OpenAI chat parameters a caller may set; everything else in its body is dropped
 FORWARDED = {"messages", "tools", "tool_choice", "temperature", "top_p", "max_tokens", "max_completion_tokens",
              "stop", "seed", "response_format", "parallel_tool_calls", "n", "reasoning_effort"}
+# what providers say in a 400 when the account, not the request, is at fault (Anthropic: "Your credit
+# balance is too low ...", OpenAI: billing_hard_limit_reached)
+ACCOUNT_TROUBLE = ("credit balance", "billing_hard_limit", "billing hard limit")
 SECONDS_PER_OUTPUT_TOKEN = 0.05  # a slow provider's pace (20 tokens/s): the attempt's timeout grows with max_tokens
 
 
@@ -79,7 +82,8 @@ def upstream_for(model: ModelConfig) -> UpstreamConfig:
 
 
 def call(upstream: UpstreamConfig, params: dict, max_tokens: int) -> dict:
-    """One attempt; litellm's exceptions pass through for the retry policy to judge."""
+    """One attempt; litellm's exceptions pass through for the retry policy to judge. What it sets
+    itself is dgm.config.SET_BY_DGM, which model.extra may not name."""
     response = litellm().completion(
         model=upstream.model, api_base=upstream.api_base, api_key=upstream.api_key(),
         timeout=upstream.timeout + max_tokens * SECONDS_PER_OUTPUT_TOKEN, num_retries=0, max_retries=0,
@@ -98,4 +102,8 @@ def failure(error: Exception, model: str, transient: bool) -> UpstreamError:
         return UpstreamError(message, 400, "content_policy")
     if transient or not isinstance(status, int) or status >= 500:
         return UpstreamError(f"{message} (after the gateway's retries)", 503, "provider_unavailable")
+    if status in (401, 403, 404) or any(words in str(error).lower() for words in ACCOUNT_TROUBLE):
+        # the run's key, model name or account, not the caller's request: no agent's result
+        return UpstreamError(f"{message} (fix the key, model.name or the account, then `dgm resume`)", 503,
+                             "provider_unavailable")
     return UpstreamError(message, status, "upstream_error")
