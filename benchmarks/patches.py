@@ -76,8 +76,10 @@ def _top_level_module(path: str) -> str:
 
 def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
     """The sections of `diff` that are neither runner hazards nor compiled modules nor touch a path
-    `dropped` names, byte for byte, and the names of every section left out. A patch git cannot
-    read, or reads otherwise than dgm, is left out whole: its one "dropped path" says why."""
+    `dropped` names, and the names of every section left out. Hunks are kept byte for byte; the
+    name lines are rewritten with the names git read (`FileChange.canonical`), since the grader
+    falls back to GNU patch, which picks names otherwise. A patch git cannot read, or reads
+    otherwise than dgm, is left out whole: its one "dropped path" says why."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
@@ -87,8 +89,20 @@ def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[s
         if runner_hazard(change) or compiled_module(change) or any(dropped(path) for path in change.paths):
             out.append(change.name)
         else:
-            kept.append(change.text)
-    return "".join(kept), out
+            kept.append(change)
+    text = "".join(change.canonical for change in kept)
+    try:  # the graded patch must say exactly what was vetted, to git and to GNU patch alike
+        same = [_effect(c) for c in read_patch(text)] == [_effect(c) for c in kept]
+    except PatchError:
+        same = False
+    if not same:
+        return "", [f"{WHOLE_PATCH}its sections cannot be written with one name each, as git reads them)"]
+    return text, out
+
+
+def _effect(change: FileChange) -> tuple:
+    return (change.kind, change.old_path, change.new_path, change.old_mode, change.new_mode, change.binary,
+            change.added, change.deleted)
 
 
 def drop_test_changes(diff: str, helpers: Collection[str] = ()) -> tuple[str, list[str]]:
