@@ -10,6 +10,7 @@ the test patch's files (its own rule, nothing more), and polyglot keeps only sol
 
 from __future__ import annotations
 
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Collection
@@ -48,12 +49,19 @@ def is_test_path(path: str) -> bool:
 
 def runner_hazard(change: FileChange) -> bool:
     """Whether the section could change the test runner rather than the code under test: a
-    symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
+    name not in its plain form, a symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
     metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
     one the runner imports."""
-    if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
+    if change.special_mode or any(_STARTUP.search(path) or _unnormal(path) for path in change.paths):
         return True
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
+
+
+def _unnormal(path: str) -> bool:
+    """A name with an empty, `.` or `..` component or a leading slash: git refuses to write it, and
+    GNU patch (the fallback) writes `b//pytest.py` or `b/./x.py` to the plain name, which every
+    rule would have to match in all its spellings (a helper module named `./pkg/helpers.py`)."""
+    return path.startswith("/") or posixpath.normpath(path) != path or path.split("/")[0] == ".."
 
 
 def compiled_module(change: FileChange) -> bool:

@@ -139,7 +139,7 @@ def test_runner_hazards_are_dropped_for_every_suite_kind():
 
     for path in ("pytest.py", "dgm_report.py", "sitecustomize/__init__.py", "usercustomize.py", "pkg/deep/evil.pth",
                  "evil-1.0.dist-info/entry_points.txt", "x.egg-info/PKG-INFO", "src/_pytest/__init__.py", "json.py",
-                 ".git/config"):
+                 ".git/config", "./pytest.py", "pkg/./helpers.py", "pkg/../pytest.py"):
         assert keep_changes(created(path), lambda p: False) == ("", [path]), path
         assert swebench_changes(created(path), "") == ("", [path]), path
     for path in ("pkg/json.py", "py.typed", "django/test/testcases.py", "docs/pytest.md"):
