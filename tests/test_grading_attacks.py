@@ -191,6 +191,18 @@ def test_a_task_with_an_empty_fail_to_pass_is_refused_naming_file_and_task(pyfix
     assert f"task {task.instance_id} has an empty FAIL_TO_PASS" in result.stdout + result.stderr
 
 
+def test_a_polyglot_exercise_without_tests_is_refused_naming_its_config(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "polyglot", tree)
+    config = tree / "python" / "exercises" / "practice" / "clamp-range" / ".meta" / "config.json"
+    config.write_text(config.read_text().replace('"test": ["clamp_range_test.py"]', '"test": []'))
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(json.dumps({"instance_id": "polyglot__python__clamp-range", "model_patch": ""}) + "\n")
+    result = dgm("bench", "grade", "--suite", f"polyglot:{tree}", "--predictions", str(predictions))
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+    assert f"{config}: files.test must be a non-empty list" in " ".join((result.stdout + result.stderr).split())
+
+
 # --- attacks beyond the issue ------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["usercustomize.py", "inflection/evil.pth", "deep/down/evil.pth"])
