@@ -23,7 +23,6 @@ nothing in the repository can stand in for pytest, this plugin or anything they 
 """
 
 import builtins
-import inspect
 import json
 import os
 import sys
@@ -46,6 +45,23 @@ except ImportError:
     SubtestReport = ()
 
 
+_MISSING = object()
+
+
+def _lookup(owner, name):
+    """[(namespace, what it holds under `name`)] for each namespace Python reads `name` from on
+    `owner`, up to the first that holds it (an instance's own first, then its class's)."""
+    spaces = [vars(owner)] if not isinstance(owner, type) else []
+    spaces += [vars(c) for c in (owner if isinstance(owner, type) else type(owner)).__mro__] \
+        if not isinstance(owner, type(sys)) else []
+    chain = []
+    for space in spaces:
+        chain.append((space, space.get(name, _MISSING)))
+        if name in space:
+            break
+    return chain
+
+
 def _start():
     key_file = os.environ.pop("DGM_REPORT_KEY_FILE")
     with open(key_file, "rb") as f:
@@ -56,8 +72,10 @@ def _start():
     sys.path.extend(repo_paths)
     os.environ["PYTHONPATH"] = os.pathsep.join(repo_paths)  # the tests' subprocesses see the repo as before
 
-    # as stored, unbound: a class method read with getattr is a new object every time
-    watched = [(owner, name, inspect.getattr_static(owner, name)) for owner, names in (
+    # Where Python looks each name up (the namespaces of the owner's classes, in order, up to the
+    # one that holds it) and what each held at start: a class method read with getattr is a new
+    # object every time, and inspect.getattr_static costs more than all the other checks together.
+    watched = [(owner, name, _lookup(owner, name)) for owner, names in (
         (_pytest.runner, ("call_and_report", "runtestprotocol", "check_interactive_exception")),
         (_pytest.runner.CallInfo, ("from_call",)),
         (_pytest.reports.TestReport, ("from_item_and_call", "__init__")),
@@ -84,7 +102,7 @@ def _start():
     # code Python, pytest and this plugin run from; anything else on the stack is the repository's
     runner_code = tuple(os.path.dirname(path) + os.sep for path in (
         os.__file__, os.path.dirname(_pytest.__file__), sys.modules[__name__].__file__))
-    runtests = {inspect.getattr_static(c, "runtest") for c in (_pytest.python.Function, _pytest.unittest.TestCaseFunction)}
+    runtests = {_lookup(c, "runtest")[-1][1] for c in (_pytest.python.Function, _pytest.unittest.TestCaseFunction)}
     manager, trusted, started_with, items = [], {}, [], {}
 
     def graded_code_on_stack():
@@ -115,7 +133,7 @@ def _start():
                    if name in vars(item)]
         if type(item) is not kind:
             changed.append(f"{nodeid}: the item's class changed")
-        if isinstance(item, _pytest.python.Function) and inspect.getattr_static(kind, "runtest") not in runtests \
+        if isinstance(item, _pytest.python.Function) and _lookup(kind, "runtest")[-1][1] not in runtests \
                 and id(sys.modules.get(kind.__module__)) not in trusted:
             changed.append(f"{nodeid}: the item's class runs tests its own way")
         now_function, now_code = test_function(item)
@@ -124,8 +142,8 @@ def _start():
         return changed
 
     def tampered(nodeid):
-        changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, value in watched
-                   if inspect.getattr_static(o, n, None) is not value]
+        changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, chain in watched
+                   if any(space.get(n, _MISSING) is not value for space, value in chain)]
         changed += [f"import hook {type(f).__name__}" for f in (*sys.meta_path, *sys.path_hooks)
                     if id(f) not in finders and not getattr(f, "__module__", "").startswith("_pytest.")]
         if (sys.gettrace(), sys.getprofile(), threading._trace_hook, threading._profile_hook) != tracers:
@@ -152,7 +170,7 @@ def _start():
         manager.append(pluginmanager)
         trusted.update((id(p), p) for p in pluginmanager.get_plugins())
         started_with.extend(impls(hook) for hook in hooks)
-        watched.append((pluginmanager, "_inner_hookexec", inspect.getattr_static(pluginmanager, "_inner_hookexec")))
+        watched.append((pluginmanager, "_inner_hookexec", _lookup(pluginmanager, "_inner_hookexec")))
 
     def pytest_plugin_registered(plugin):
         # pytest registers conftests, plugins they name and its own objects with none of the
