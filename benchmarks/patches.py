@@ -26,9 +26,10 @@ _TEST_SETUP = re.compile(
 # git's own directory, whose config would run commands when the test patch is applied.
 _STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
 # Compiled modules: Python imports an unchecked hash-based .pyc whatever its source says, and pytest
-# reads the .pyc it caches rewritten test modules in even when it writes none; one in a patch would
-# replace, unseen, code the grader protects (a helper, a test) or the code under test.
-_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$")
+# reads the .pyc it caches rewritten test modules in even when it writes none; an extension module
+# (`helpers.cpython-311-x86_64-linux-gnu.so`) is imported before the `.py` beside it. One in a patch
+# would replace, unseen, code the grader protects (a helper, a test) or the code under test.
+_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$|\.(so|pyd)$")
 # What the runner imports besides the standard library: a new top-level module of this name
 # in the repository would stand in for it wherever the repository comes first on the path.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
@@ -115,8 +116,20 @@ def _effect(change: FileChange) -> tuple:
 
 def drop_test_changes(diff: str, helpers: Collection[str] = ()) -> tuple[str, list[str]]:
     """pyfix's rule: the diff without sections touching tests, test set-up or the `helpers`
-    (modules the tests use as helpers), and the names dropped."""
-    return keep_changes(diff, lambda path: is_test_path(path) or path in helpers)
+    (modules the tests use as helpers) under any file that Python would import for them (a
+    package `pkg/helpers/__init__.py` is imported in place of `pkg/helpers.py`), and the names dropped."""
+    helper_modules = {_module(path) for path in helpers} - {None}
+    return keep_changes(diff, lambda path: is_test_path(path) or path in helpers or _module(path) in helper_modules)
+
+
+def _module(path: str) -> str | None:
+    """The dotted module a file is imported as from its directory (`pkg/helpers.py`,
+    `pkg/helpers/__init__.py` and `pkg/helpers.abi3.so` are all `pkg.helpers`), or None."""
+    parts = PurePosixPath(path).parts
+    if not parts or parts[-1].rsplit(".", 1)[-1] not in ("py", "so", "pyd"):
+        return None
+    stem = parts[-1].split(".", 1)[0]
+    return ".".join(parts[:-1] if stem == "__init__" else (*parts[:-1], stem)) or None
 
 
 def swebench_changes(diff: str, test_patch: str) -> tuple[str, list[str]]:

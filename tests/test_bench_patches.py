@@ -133,6 +133,17 @@ def test_the_kept_patch_names_each_side_once_so_gnu_patch_writes_the_files_git_r
     assert written == {"m.py", "kept.patch", "newdir/helper.py", "conftest.py x"}
 
 
+def test_a_file_python_would_import_in_place_of_a_helper_module_is_dropped_with_it():
+    def created(path: str) -> str:
+        return f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+def raises(*a): pass\n"
+
+    helpers = {"toolz/utils.py"}
+    for path in ("toolz/utils.py", "toolz/utils/__init__.py", "toolz/utils.cpython-311-x86_64-linux-gnu.so"):
+        assert drop_test_changes(created(path), helpers) == ("", [path]), path
+    for path in ("toolz/utils_extra.py", "toolz/utils/data.txt", "utils/__init__.py"):
+        assert drop_test_changes(created(path), helpers)[1] == [], path
+
+
 def test_runner_hazards_are_dropped_for_every_suite_kind():
     def created(path: str) -> str:
         return f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+x\n"
