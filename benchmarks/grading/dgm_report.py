@@ -105,11 +105,13 @@ def _start():
     runtests = {_lookup(c, "runtest")[-1][1] for c in (_pytest.python.Function, _pytest.unittest.TestCaseFunction)}
     manager, trusted, started_with, items = [], {}, [], {}
 
+    conftests = set()  # files of the conftests pytest loaded: the project's own, never the patch's
+
     def graded_code_on_stack():
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
-            if not (name.startswith(runner_code) or name.startswith("<frozen ")):
+            if not (name.startswith(runner_code) or name.startswith("<frozen ") or name in conftests):
                 return True
             frame = frame.f_back
         return False
@@ -174,9 +176,12 @@ def _start():
 
     def pytest_plugin_registered(plugin):
         # pytest registers conftests, plugins they name and its own objects with none of the
-        # repository's code on the stack; a registration from library code has some
+        # repository's other code on the stack (a conftest may register a plugin of its own);
+        # a registration from library code has some
         if not graded_code_on_stack():
             trusted[id(plugin)] = plugin
+            if isinstance(plugin, type(sys)) and os.path.basename(plugin.__file__ or "") == "conftest.py":
+                conftests.add(plugin.__file__)
 
     def pytest_itemcollected(item):
         items[item.nodeid] = (item, type(item), *test_function(item))
