@@ -15,6 +15,7 @@ byte for byte, and needs no preimage (the grader's host has no checkout of a SWE
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class FileChange:
     added: int
     deleted: int
     text: str  # the section exactly as it stands in the patch
+    canonical: str  # the same section with every name written once, unambiguously (`_canonical`)
 
     @property
     def path(self) -> str:
@@ -201,7 +203,9 @@ class _Reader:
                 return changes
             start, header_end, patch = found
             end = self._fragments(header_end, patch)
-            changes.append(self._change(patch, "".join(self.lines[start:end])))
+            change = self._change(patch, "".join(self.lines[start:end]))
+            header = _canonical(change, patch, self.lines[start:header_end])
+            changes.append(dataclasses.replace(change, canonical="".join(header + self.lines[header_end:end])))
             at = end
 
     def _error(self, message: str, number: int) -> PatchError:
@@ -384,7 +388,46 @@ class _Reader:
         new = None if kind == "delete" else patch.get("new_name")
         binary = patch.get("binary", False)
         return FileChange(old, new, patch.get("old_mode"), patch.get("new_mode"), kind, binary,
-                          0 if binary else patch["added"], 0 if binary else patch["deleted"], text)
+                          0 if binary else patch["added"], 0 if binary else patch["deleted"], text, text)
+
+
+# --- one name per side, for every reader of the patch -------------------------------------------
+
+def _quote(name: str) -> str:
+    """A name as git writes it, quoted (C style, bytes above 0x7f in octal) if it holds anything but
+    printable ASCII without spaces: GNU patch ends an unquoted name at a space, git does not."""
+    data = name.encode("utf-8", errors="surrogateescape")
+    if all(0x20 < b < 0x7f and b not in b'"\\' for b in data):
+        return name
+    escapes = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+    return '"' + "".join(f"\\{escapes[b]}" if b in escapes else chr(b) if 0x20 <= b < 0x7f else f"\\{b:03o}"
+                         for b in data) + '"'
+
+
+def _canonical(change: FileChange, patch: dict, header: list[str]) -> list[str]:
+    """The section's header with its names rewritten from git's reading: `a/OLD` and `b/NEW` (or
+    /dev/null) on the `diff --git`, `---` and `+++` lines, `rename`/`copy` lines naming the same.
+    `git apply` and GNU `patch` (the grader's fallback) read other names differently: `patch`
+    takes a creation's `---` name that git ignores, cuts a name at a space, prefers the shortest
+    of two names. Written this way, each side has one name both tools agree on."""
+    old = change.old_path or change.new_path or ""
+    new = change.new_path or change.old_path or ""
+    minus = "/dev/null" if patch["is_new"] == 1 else _quote("a/" + old)
+    plus = "/dev/null" if patch["is_delete"] == 1 else _quote("b/" + new)
+    if not header[0].startswith("diff --git "):
+        return [f"--- {minus}\n", f"+++ {plus}\n"]
+    out = [f"diff --git {_quote('a/' + old)} {_quote('b/' + new)}\n"]
+    for line in header[1:]:
+        if line.startswith("--- "):
+            line = f"--- {minus}\n"
+        elif line.startswith("+++ "):
+            line = f"+++ {plus}\n"
+        elif line.startswith(("copy from ", "rename from ", "rename old ")):
+            line = f"{line.split(' ')[0]} from {_quote(old)}\n"
+        elif line.startswith(("copy to ", "rename to ", "rename new ")):
+            line = f"{line.split(' ')[0]} to {_quote(new)}\n"
+        out.append(line)
+    return out
 
 
 # --- git's own reading, to check ours ----------------------------------------------------------

@@ -10,6 +10,7 @@ the test patch's files (its own rule, nothing more), and polyglot keeps only sol
 
 from __future__ import annotations
 
+import posixpath
 import re
 import sys
 from collections.abc import Callable, Collection
@@ -25,9 +26,10 @@ _TEST_SETUP = re.compile(
 # git's own directory, whose config would run commands when the test patch is applied.
 _STARTUP = re.compile(r"(^|/)(sitecustomize|usercustomize)(\.[^/]*)?(/|$)|\.pth$|\.(dist|egg)-info(/|$)|(^|/)\.git/")
 # Compiled modules: Python imports an unchecked hash-based .pyc whatever its source says, and pytest
-# reads the .pyc it caches rewritten test modules in even when it writes none; one in a patch would
-# replace, unseen, code the grader protects (a helper, a test) or the code under test.
-_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$")
+# reads the .pyc it caches rewritten test modules in even when it writes none; an extension module
+# (`helpers.cpython-311-x86_64-linux-gnu.so`) is imported before the `.py` beside it. One in a patch
+# would replace, unseen, code the grader protects (a helper, a test) or the code under test.
+_COMPILED = re.compile(r"(^|/)__pycache__/|\.py[co]$|\.(so|pyd)$")
 # What the runner imports besides the standard library: a new top-level module of this name
 # in the repository would stand in for it wherever the repository comes first on the path.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging", "pytest_timeout",
@@ -48,12 +50,19 @@ def is_test_path(path: str) -> bool:
 
 def runner_hazard(change: FileChange) -> bool:
     """Whether the section could change the test runner rather than the code under test: a
-    symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
+    name not in its plain form, a symlink or submodule, a start-up file (`.pth`, `sitecustomize`/`usercustomize`, installer
     metadata) or a file under `.git/` anywhere, or a new top-level module or package named like
     one the runner imports."""
-    if change.special_mode or any(_STARTUP.search(path) for path in change.paths):
+    if change.special_mode or any(_STARTUP.search(path) or _unnormal(path) for path in change.paths):
         return True
     return change.creates and _top_level_module(change.new_path or "") in RUNNER_MODULES
+
+
+def _unnormal(path: str) -> bool:
+    """A name with an empty, `.` or `..` component or a leading slash: git refuses to write it, and
+    GNU patch (the fallback) writes `b//pytest.py` or `b/./x.py` to the plain name, which every
+    rule would have to match in all its spellings (a helper module named `./pkg/helpers.py`)."""
+    return path.startswith("/") or posixpath.normpath(path) != path or path.split("/")[0] == ".."
 
 
 def compiled_module(change: FileChange) -> bool:
@@ -76,8 +85,10 @@ def _top_level_module(path: str) -> str:
 
 def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[str]]:
     """The sections of `diff` that are neither runner hazards nor compiled modules nor touch a path
-    `dropped` names, byte for byte, and the names of every section left out. A patch git cannot
-    read, or reads otherwise than dgm, is left out whole: its one "dropped path" says why."""
+    `dropped` names, and the names of every section left out. Hunks are kept byte for byte; the
+    name lines are rewritten with the names git read (`FileChange.canonical`), since the grader
+    falls back to GNU patch, which picks names otherwise. A patch git cannot read, or reads
+    otherwise than dgm, is left out whole: its one "dropped path" says why."""
     try:
         changes = read_patch(diff)
     except PatchError as e:
@@ -87,14 +98,38 @@ def keep_changes(diff: str, dropped: Callable[[str], bool]) -> tuple[str, list[s
         if runner_hazard(change) or compiled_module(change) or any(dropped(path) for path in change.paths):
             out.append(change.name)
         else:
-            kept.append(change.text)
-    return "".join(kept), out
+            kept.append(change)
+    text = "".join(change.canonical for change in kept)
+    try:  # the graded patch must say exactly what was vetted, to git and to GNU patch alike
+        same = [_effect(c) for c in read_patch(text)] == [_effect(c) for c in kept]
+    except PatchError:
+        same = False
+    if not same:
+        return "", [f"{WHOLE_PATCH}its sections cannot be written with one name each, as git reads them)"]
+    return text, out
+
+
+def _effect(change: FileChange) -> tuple:
+    return (change.kind, change.old_path, change.new_path, change.old_mode, change.new_mode, change.binary,
+            change.added, change.deleted)
 
 
 def drop_test_changes(diff: str, helpers: Collection[str] = ()) -> tuple[str, list[str]]:
     """pyfix's rule: the diff without sections touching tests, test set-up or the `helpers`
-    (modules the tests use as helpers), and the names dropped."""
-    return keep_changes(diff, lambda path: is_test_path(path) or path in helpers)
+    (modules the tests use as helpers) under any file that Python would import for them (a
+    package `pkg/helpers/__init__.py` is imported in place of `pkg/helpers.py`), and the names dropped."""
+    helper_modules = {_module(path) for path in helpers} - {None}
+    return keep_changes(diff, lambda path: is_test_path(path) or path in helpers or _module(path) in helper_modules)
+
+
+def _module(path: str) -> str | None:
+    """The dotted module a file is imported as from its directory (`pkg/helpers.py`,
+    `pkg/helpers/__init__.py` and `pkg/helpers.abi3.so` are all `pkg.helpers`), or None."""
+    parts = PurePosixPath(path).parts
+    if not parts or parts[-1].rsplit(".", 1)[-1] not in ("py", "so", "pyd"):
+        return None
+    stem = parts[-1].split(".", 1)[0]
+    return ".".join(parts[:-1] if stem == "__init__" else (*parts[:-1], stem)) or None
 
 
 def swebench_changes(diff: str, test_patch: str) -> tuple[str, list[str]]:

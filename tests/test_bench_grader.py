@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from benchmarks.grader import grade
-from benchmarks.pytest_runner import read_report
+from benchmarks.pytest_runner import Report, read_report
 
 # Makes every test report "passed": the exploit that fooled the SWE-bench harness.
 CONFTEST_EXPLOIT = """diff --git a/conftest.py b/conftest.py
@@ -86,3 +86,48 @@ def test_a_phase_reported_twice_or_a_runner_changed_voids_the_report():
     changed = [_line(key, "t::a", "setup", "passed", tampered=["TestReport.from_item_and_call"])]
     assert "runner was changed" in read_report("\n".join(changed), key).void
     assert "not the plugin's" in read_report(f"{key} {{not json", key).void
+
+
+REGISTERING_CONFTEST = """class Helper:
+    def pytest_runtest_setup(self, item):
+        pass
+
+def pytest_configure(config):
+    config.pluginmanager.register(Helper(), "helper")
+"""
+REGISTERING_LIBRARY = """import gc, _pytest.config
+
+class Helper:
+    def pytest_runtest_setup(self, item):
+        pass
+
+for obj in gc.get_objects():
+    if isinstance(obj, _pytest.config.Config):
+        obj.pluginmanager.register(Helper(), "helper")
+        break
+"""
+
+
+def _report_plugin_run(image: str, files: dict[str, str]) -> Report:
+    """The report plugin, started as the grader starts it, on a one-test repository of `files`."""
+    from benchmarks.pytest_runner import KEY_FILE, OWN_INI, REPORT_FD, new_key
+    from sandbox.container import Sandbox
+
+    key = new_key()
+    script = (f"cp -r /work/task/repo /work/repo && cd /work/repo && exec {REPORT_FD}>&1 1>&2\n"
+              f"DGM_REPORT_KEY_FILE={KEY_FILE} DGM_REPORT_FD={REPORT_FD} DGM_REPO_PATHS=/work/repo "
+              "PYTHONPATH=/opt/grading PYTHONNOUSERSITE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 python -P -s -m pytest "
+              f"-c {OWN_INI} --rootdir=/work/repo -p dgm_report -p no:cacheprovider -o addopts= -q test_x.py\n")
+    with Sandbox(image, ["bash", "-c", script], run_id="test-grader") as box:
+        box.put("/work/task", {KEY_FILE.rsplit("/", 1)[1]: key})
+        box.put("/work/task/repo", {"test_x.py": "import pkg\n\ndef test_f():\n    assert pkg.f() == 1\n", **files})
+        result = box.run()
+    return read_report(result.stdout, key)
+
+
+def test_a_plugin_the_projects_conftest_registers_is_trusted_one_library_code_registers_is_not(pyfix_image):
+    own = _report_plugin_run(pyfix_image, {"conftest.py": REGISTERING_CONFTEST, "pkg/__init__.py": "def f():\n    return 1\n"})
+    assert own.void == "" and own.outcomes == {"test_x.py::test_f": "passed"}
+    library = _report_plugin_run(pyfix_image, {"conftest.py": "import pkg\n",
+                                              "pkg/__init__.py": "def f():\n    return 1\n" + REGISTERING_LIBRARY})
+    assert "plugin helper registered by the repository's code" in library.void

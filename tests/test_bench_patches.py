@@ -110,13 +110,47 @@ def test_renames_copies_deletions_modes_symlinks_and_binaries_as_git_writes_them
     assert [c.path for c in read_patch(kept)] == ["logo.png", "old.py", "run.sh", "sp ace\u00e9.py"]
 
 
+def test_the_kept_patch_names_each_side_once_so_gnu_patch_writes_the_files_git_read(tmp_path):
+    """The grader falls back to GNU patch when git rejects a hunk; GNU patch takes a creation's
+    `---` name that git ignores and ends an unquoted name at a space. The kept patch is written
+    with git's names only, so both tools write the vetted files."""
+    fuzz = "--- a/m.py\n+++ b/m.py\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n not in the file\n"  # git rejects it
+
+    def create(old: str, new: str) -> str:
+        return f"--- {old}\n+++ {new}\n@@ -0,0 +1 @@\n+import os\n"
+
+    diff = fuzz + create("a/conftest.py", "b/newdir/helper.py") + create("a/conftest.py x", "b/conftest.py x")
+    kept, dropped = drop_test_changes(diff)
+    assert dropped == [] and "conftest.py\n" not in kept
+    assert [(c.kind, c.path) for c in read_patch(kept)] == [
+        ("modify", "m.py"), ("create", "newdir/helper.py"), ("create", "conftest.py x")]
+    (tmp_path / "m.py").write_text("a\nb\nc\n")
+    (tmp_path / "kept.patch").write_text(kept)
+    assert subprocess.run(["git", "apply", "kept.patch"], cwd=tmp_path, capture_output=True).returncode != 0
+    subprocess.run(["patch", "--batch", "--fuzz=5", "--no-backup-if-mismatch", "-p1", "-i", "kept.patch"], cwd=tmp_path, check=True,
+                   capture_output=True)
+    written = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert written == {"m.py", "kept.patch", "newdir/helper.py", "conftest.py x"}
+
+
+def test_a_file_python_would_import_in_place_of_a_helper_module_is_dropped_with_it():
+    def created(path: str) -> str:
+        return f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+def raises(*a): pass\n"
+
+    helpers = {"toolz/utils.py"}
+    for path in ("toolz/utils.py", "toolz/utils/__init__.py", "toolz/utils.cpython-311-x86_64-linux-gnu.so"):
+        assert drop_test_changes(created(path), helpers) == ("", [path]), path
+    for path in ("toolz/utils_extra.py", "toolz/utils/data.txt", "utils/__init__.py"):
+        assert drop_test_changes(created(path), helpers)[1] == [], path
+
+
 def test_runner_hazards_are_dropped_for_every_suite_kind():
     def created(path: str) -> str:
         return f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1 @@\n+x\n"
 
     for path in ("pytest.py", "dgm_report.py", "sitecustomize/__init__.py", "usercustomize.py", "pkg/deep/evil.pth",
                  "evil-1.0.dist-info/entry_points.txt", "x.egg-info/PKG-INFO", "src/_pytest/__init__.py", "json.py",
-                 ".git/config"):
+                 ".git/config", "./pytest.py", "pkg/./helpers.py", "pkg/../pytest.py"):
         assert keep_changes(created(path), lambda p: False) == ("", [path]), path
         assert swebench_changes(created(path), "") == ("", [path]), path
     for path in ("pkg/json.py", "py.typed", "django/test/testcases.py", "docs/pytest.md"):

@@ -191,6 +191,18 @@ def test_a_task_with_an_empty_fail_to_pass_is_refused_naming_file_and_task(pyfix
     assert f"task {task.instance_id} has an empty FAIL_TO_PASS" in result.stdout + result.stderr
 
 
+def test_a_polyglot_exercise_without_tests_is_refused_naming_its_config(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / "polyglot", tree)
+    config = tree / "python" / "exercises" / "practice" / "clamp-range" / ".meta" / "config.json"
+    config.write_text(config.read_text().replace('"test": ["clamp_range_test.py"]', '"test": []'))
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text(json.dumps({"instance_id": "polyglot__python__clamp-range", "model_patch": ""}) + "\n")
+    result = dgm("bench", "grade", "--suite", f"polyglot:{tree}", "--predictions", str(predictions))
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+    assert f"{config}: files.test must be a non-empty list" in " ".join((result.stdout + result.stderr).split())
+
+
 # --- attacks beyond the issue ------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", ["usercustomize.py", "inflection/evil.pth", "deep/down/evil.pth"])
@@ -363,6 +375,128 @@ def test_flooding_the_report_stream_is_capped_and_said(task, gene, tmp_path):
 def test_a_patch_git_cannot_read_is_refused_and_named(task, tmp_path):
     row = unresolved(task, "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1,3 +1,3 @@\n-a\n+b\n", tmp_path)
     assert row["reason"].startswith("the model patch was refused") and not row["applied"]
+
+
+# --- attacks found auditing issue 18 ----------------------------------------------------------
+
+# A hunk git cannot apply (a context line that is not there) but `patch --fuzz` can: the grader
+# then falls back to GNU patch for the whole patch, which reads names by its own rules.
+FUZZ_ONLY = """--- a/inflection/__init__.py
++++ b/inflection/__init__.py
+@@ -13,5 +13,6 @@
+ import unicodedata
+ 
+-__version__ = '0.5.1'
++__version__ = '0.5.1'
++# tidy
+ 
+ NOT_IN_THE_FILE = 1
+"""
+
+
+def traditional_creation(old: str, new: str, text: str) -> str:
+    lines = text.splitlines(True)
+    return f"--- {old}\n+++ {new}\n@@ -0,0 +1,{len(lines)} @@\n" + "".join("+" + line for line in lines)
+
+
+def graded_patch(task, tmp_path: Path) -> str:
+    return (tmp_path / "out" / "logs" / task.instance_id / "graded.patch").read_text()
+
+
+def test_a_creation_whose_old_name_only_gnu_patch_reads(task, tmp_path):
+    """git names a creation by its `+++` line; GNU patch picks the name needing fewest new
+    directories, here the `---` line's conftest.py."""
+    patch = FUZZ_ONLY + traditional_creation("a/conftest.py", "b/newdir/helper.py", FORCE_PASS)
+    row = unresolved(task, patch, tmp_path)
+    assert row["dropped_paths"] == [] and "FAIL_TO_PASS" in row["reason"]
+    assert "conftest" not in graded_patch(task, tmp_path) and "+++ b/newdir/helper.py" in graded_patch(task, tmp_path)
+
+
+def test_a_name_with_a_space_that_gnu_patch_cuts_short(task, tmp_path):
+    """git reads `conftest.py x` to the line's end; GNU patch ends an unquoted name at the space."""
+    patch = FUZZ_ONLY + traditional_creation("a/conftest.py x", "b/conftest.py x", FORCE_PASS)
+    row = unresolved(task, patch, tmp_path)
+    assert row["dropped_paths"] == [] and "FAIL_TO_PASS" in row["reason"]
+    assert '+++ "b/conftest.py x"' in graded_patch(task, tmp_path)
+
+
+def with_config(code: str) -> str:
+    """Library code that runs `code` with `_obj` bound to pytest's Config, found through the gc."""
+    body = "".join(f"        {line}\n" for line in code.splitlines())
+    return ("import gc as _gc, _pytest.config as _config\nfor _obj in _gc.get_objects():\n"
+            f"    if isinstance(_obj, _config.Config):\n{body}        break\n")
+
+
+def test_a_module_posing_as_a_conftest_registered_from_library_code_voids_the_grading(task, gene, tmp_path):
+    fake = ("import types as _types\n_fake = _types.ModuleType('conftest')\n_fake.__file__ = '/work/repo/conftest.py'\n"
+            f"exec(compile({FORCE_PASS!r}, _fake.__file__, 'exec'), _fake.__dict__)\n")
+    register = with_config("_obj.pluginmanager.register(_fake, _fake.__file__)")
+    row = unresolved(task, edit(GENE, gene, gene + fake + register), tmp_path)
+    assert row["reason"].startswith("the grading is void") and "registered by the repository's code" in row["reason"]
+
+
+def test_a_collection_hook_that_gives_every_item_a_no_op_runtest_voids_the_grading(task, gene, tmp_path):
+    plugin = ("class _Tidy:\n    def pytest_collection_modifyitems(self, items):\n        for item in items:\n"
+              "            item.runtest = lambda: None\n")
+    row = unresolved(task, edit(GENE, gene, gene + plugin + with_config("_obj.pluginmanager.register(_Tidy())")),
+                     tmp_path)
+    assert row["reason"].startswith("the grading is void")
+
+
+PATCH_COLLECTOR = """
+import _pytest.python as _python
+_generate = _python.PyCollector._genfunctions
+def _genfunctions(self, name, funcobj):
+    for item in _generate(self, name, funcobj):
+        item.runtest = lambda: None
+        yield item
+_python.PyCollector._genfunctions = _genfunctions
+"""
+
+
+def test_patching_the_collectors_function_generator_voids_the_grading(task, gene, tmp_path):
+    row = unresolved(task, edit(GENE, gene, gene + PATCH_COLLECTOR), tmp_path)
+    assert row["reason"].startswith("the grading is void") and "_genfunctions" in row["reason"]
+
+
+TRACER = """
+import sys as _sys
+def _tracer(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "test_pluralize_singular":
+        frame.f_locals["plural"] = pluralize(frame.f_locals["singular"])
+    elif event == "call" and frame.f_code.co_name == "test_singularize_plural":
+        frame.f_locals["singular"] = singularize(frame.f_locals["plural"])
+_sys.settrace(_tracer)
+"""
+
+
+def test_a_trace_function_that_rewrites_a_tests_expected_value_voids_the_grading(task, gene, tmp_path):
+    row = unresolved(task, edit(GENE, gene, gene + TRACER), tmp_path)
+    assert row["reason"].startswith("the grading is void") and "trace" in row["reason"]
+
+
+def test_removing_pytests_own_test_calling_hook_voids_the_grading(task, gene, tmp_path):
+    """With no `pytest_pyfunc_call` implementation left, no test function is called, so all pass."""
+    remove = with_config("for _impl in _obj.pluginmanager.hook.pytest_pyfunc_call.get_hookimpls():\n"
+                         "    _obj.pluginmanager.hook.pytest_pyfunc_call._hookimpls.remove(_impl)")
+    row = unresolved(task, edit(GENE, gene, gene + remove), tmp_path)
+    assert row["reason"].startswith("the grading is void") and "pytest_pyfunc_call" in row["reason"]
+
+
+FORK = """
+import os as _os, time as _time
+if _os.fork() == 0:
+    _parent = _os.getppid()
+    while _os.getppid() == _parent:
+        _time.sleep(0.01)
+    _forge()
+    _os._exit(0)
+"""
+
+
+def test_a_forked_child_that_forges_lines_after_pytest_exits(task, gene, tmp_path):
+    row = unresolved(task, edit(GENE, gene, gene + FORGE + FORK), tmp_path)
+    assert "FAIL_TO_PASS" in row["reason"]
 
 
 # --- the genome --------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from benchmarks.swebench_log import network_note, no_results_reason
 from benchmarks.task_suite import load_task_suite
+from benchmarks.tasks import TaskFormatError
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "swebench"
 SPEC = f"swebench:{FIXTURE}"
@@ -125,3 +128,13 @@ def test_grading_has_a_network_only_where_the_task_repo_opts_in(tmp_path):
         logs[opt_in] = (tmp_path / str(opt_in) / "test_output.txt").read_text()
     assert "interfaces: lo\n" in logs[False]
     assert "interfaces: eth0 lo\n" in logs[True]
+
+
+def test_a_task_with_an_empty_fail_to_pass_is_refused_naming_its_file_and_task(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    tests_json = repo / "tasks" / "tinywords__tinywords-3" / "tests.json"
+    tests_json.write_text('{"FAIL_TO_PASS": [], "PASS_TO_PASS": ["first_word"]}\n')
+    with pytest.raises(TaskFormatError, match="FAIL_TO_PASS") as raised:  # swebench's own check says it first
+        load_task_suite(f"swebench:{repo}").tasks()
+    assert str(repo) in str(raised.value) and "tasks/tinywords__tinywords-3" in str(raised.value)

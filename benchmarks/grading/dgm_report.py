@@ -10,20 +10,27 @@ the graded code does at exit. The host combines the phases, counting only keyed 
 ids it asked for, each phase exactly once.
 
 No outcome is kept in this process: there is no table for graded code to swap. Each line also
-says whether the parts of pytest that make reports are still the ones that were loaded before
-any graded code ran, and whether a plugin other than pytest's own and the repository's conftest
-files has since hooked into running or reporting tests; if not, the host voids the grading.
+says whether the parts of pytest that collect, run and report tests are still the ones that were
+loaded before any graded code ran; whether every plugin was registered by pytest itself (a
+registration with the repository's code on the call stack is not: a plugin, or a module posing
+as a conftest, registered from library code); whether the hook implementations pytest started
+with are all still there; whether the test's item and function are the ones collected (no
+`runtest` or `obj` set on the item, no function or code object swapped since); and whether a
+trace or profile function was installed. If any of these fails, the host voids the grading.
 
 The plugin also puts the repository on the import path, after the runner's own packages, so
 nothing in the repository can stand in for pytest, this plugin or anything they import.
 """
 
 import builtins
-import inspect
 import json
 import os
 import sys
+import threading
 
+import _pytest
+import _pytest.main
+import _pytest.nodes
 import _pytest.python
 import _pytest.reports
 import _pytest.runner
@@ -38,6 +45,23 @@ except ImportError:
     SubtestReport = ()
 
 
+_MISSING = object()
+
+
+def _lookup(owner, name):
+    """[(namespace, what it holds under `name`)] for each namespace Python reads `name` from on
+    `owner`, up to the first that holds it (an instance's own first, then its class's)."""
+    spaces = [vars(owner)] if not isinstance(owner, type) else []
+    spaces += [vars(c) for c in (owner if isinstance(owner, type) else type(owner)).__mro__] \
+        if not isinstance(owner, type(sys)) else []
+    chain = []
+    for space in spaces:
+        chain.append((space, space.get(name, _MISSING)))
+        if name in space:
+            break
+    return chain
+
+
 def _start():
     key_file = os.environ.pop("DGM_REPORT_KEY_FILE")
     with open(key_file, "rb") as f:
@@ -48,16 +72,22 @@ def _start():
     sys.path.extend(repo_paths)
     os.environ["PYTHONPATH"] = os.pathsep.join(repo_paths)  # the tests' subprocesses see the repo as before
 
-    # as stored, unbound: a class method read with getattr is a new object every time
-    watched = [(owner, name, inspect.getattr_static(owner, name)) for owner, names in (
+    # Where Python looks each name up (the namespaces of the owner's classes, in order, up to the
+    # one that holds it) and what each held at start: a class method read with getattr is a new
+    # object every time, and inspect.getattr_static costs more than all the other checks together.
+    watched = [(owner, name, _lookup(owner, name)) for owner, names in (
         (_pytest.runner, ("call_and_report", "runtestprotocol", "check_interactive_exception")),
         (_pytest.runner.CallInfo, ("from_call",)),
         (_pytest.reports.TestReport, ("from_item_and_call", "__init__")),
         (_pytest.reports.BaseReport, ("passed", "failed", "skipped")),
-        (_pytest.python.Function, ("runtest", "setup", "_getobj")),
+        (_pytest.python.Function, ("runtest", "setup", "_getobj", "__init__")),
         (_pytest.python.Module, ("_getobj",)),
+        (_pytest.python.PyobjMixin, ("obj",)),
+        (_pytest.python.PyCollector, ("_genfunctions",)),
         (_pytest.python, ("pytest_pyfunc_call",)),
         (_pytest.unittest.TestCaseFunction, ("runtest",)),
+        (_pytest.nodes.Node, ("ihook",)),
+        (_pytest.main.Session, ("gethookproxy",)),
         (pluggy._callers, ("_multicall",)),
         (pluggy._hooks.HookCaller, ("__call__",)),
         (pluggy._manager.PluginManager, ("_hookexec",)),
@@ -65,28 +95,69 @@ def _start():
     ) for name in names]
     # import hooks that could rewrite a test module as it is imported: only pytest may add one
     finders = {id(f) for f in (*sys.meta_path, *sys.path_hooks)}
+    tracers = (sys.gettrace(), sys.getprofile(), threading._trace_hook, threading._profile_hook)
     hooks = ("pytest_runtest_protocol", "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown",
              "pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_pyfunc_call",
-             "pytest_report_teststatus")
-    manager, trusted = [], set()
+             "pytest_report_teststatus", "pytest_collection_modifyitems", "pytest_itemcollected")
+    # code Python, pytest and this plugin run from; anything else on the stack is the repository's
+    runner_code = tuple(os.path.dirname(path) + os.sep for path in (
+        os.__file__, os.path.dirname(_pytest.__file__), sys.modules[__name__].__file__))
+    runtests = {_lookup(c, "runtest")[-1][1] for c in (_pytest.python.Function, _pytest.unittest.TestCaseFunction)}
+    manager, trusted, started_with, items = [], {}, [], {}
 
-    def trusted_plugin(plugin):
-        if id(plugin) in trusted:
-            return True
-        if isinstance(plugin, type(sys)):  # a module: pytest's own, or one of the repository's conftests
-            return plugin.__name__.startswith("_pytest.") or os.path.basename(plugin.__file__ or "") == "conftest.py"
-        return type(plugin).__module__.startswith("_pytest.")  # pytest's session, reporter, logging, ...
+    conftests = set()  # files of the conftests pytest loaded: the project's own, never the patch's
 
-    def tampered():
-        changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, value in watched
-                   if inspect.getattr_static(o, n, None) is not value]
+    def graded_code_on_stack():
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if not (name.startswith(runner_code) or name.startswith("<frozen ") or name in conftests):
+                return True
+            frame = frame.f_back
+        return False
+
+    def impls(hook):
+        return [(impl.plugin, impl.function) for impl in getattr(manager[0].hook, hook).get_hookimpls()]
+
+    def test_function(item):
+        try:
+            obj = getattr(item, "obj", None)
+        except Exception:  # an item of a conftest's own kind may have no object
+            return None, None
+        function = getattr(obj, "__func__", obj)
+        return function, getattr(function, "__code__", None)
+
+    def item_changed(nodeid):
+        item, kind, function, code = items.get(nodeid, (None,) * 4)
+        if item is None:
+            return []
+        changed = [f"{nodeid}: {name} set on the item" for name in ("runtest", "setup", "teardown", "obj", "ihook")
+                   if name in vars(item)]
+        if type(item) is not kind:
+            changed.append(f"{nodeid}: the item's class changed")
+        if isinstance(item, _pytest.python.Function) and _lookup(kind, "runtest")[-1][1] not in runtests \
+                and id(sys.modules.get(kind.__module__)) not in trusted:
+            changed.append(f"{nodeid}: the item's class runs tests its own way")
+        now_function, now_code = test_function(item)
+        if now_function is not function or now_code is not code:
+            changed.append(f"{nodeid}: the test function or its code was replaced")
+        return changed
+
+    def tampered(nodeid):
+        changed = [f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n, chain in watched
+                   if any(space.get(n, _MISSING) is not value for space, value in chain)]
         changed += [f"import hook {type(f).__name__}" for f in (*sys.meta_path, *sys.path_hooks)
                     if id(f) not in finders and not getattr(f, "__module__", "").startswith("_pytest.")]
-        for hook in hooks:
-            for impl in getattr(manager[0].hook, hook).get_hookimpls() if manager else ():
-                if not trusted_plugin(impl.plugin):
-                    changed.append(f"{hook} hooked by {impl.plugin_name}")
-        return changed
+        if (sys.gettrace(), sys.getprofile(), threading._trace_hook, threading._profile_hook) != tracers:
+            changed.append("a trace or profile function was installed")
+        if manager:
+            changed += [f"plugin {manager[0].get_name(p)} registered by the repository's code"
+                        for p in manager[0].get_plugins() if p is not None and id(p) not in trusted]
+            for hook, before in zip(hooks, started_with):
+                now = impls(hook)
+                if any(impl not in now for impl in before):
+                    changed.append(f"{hook}: an implementation pytest started with was removed or replaced")
+        return changed + item_changed(nodeid)
 
     def send(record):
         line = key + b" " + json.dumps(record).encode() + b"\n"
@@ -99,8 +170,21 @@ def _start():
     def pytest_addhooks(pluginmanager):
         # registered before any conftest or test module is imported: what is here now is trusted
         manager.append(pluginmanager)
-        trusted.update(id(p) for p in pluginmanager.get_plugins())
-        watched.append((pluginmanager, "_inner_hookexec", inspect.getattr_static(pluginmanager, "_inner_hookexec")))
+        trusted.update((id(p), p) for p in pluginmanager.get_plugins())
+        started_with.extend(impls(hook) for hook in hooks)
+        watched.append((pluginmanager, "_inner_hookexec", _lookup(pluginmanager, "_inner_hookexec")))
+
+    def pytest_plugin_registered(plugin):
+        # pytest registers conftests, plugins they name and its own objects with none of the
+        # repository's other code on the stack (a conftest may register a plugin of its own);
+        # a registration from library code has some
+        if not graded_code_on_stack():
+            trusted[id(plugin)] = plugin
+            if isinstance(plugin, type(sys)) and os.path.basename(plugin.__file__ or "") == "conftest.py":
+                conftests.add(plugin.__file__)
+
+    def pytest_itemcollected(item):
+        items[item.nodeid] = (item, type(item), *test_function(item))
 
     def pytest_runtest_logreport(report):
         # a test's subtests share its id and phase: they are told apart, as there may be many
@@ -109,13 +193,13 @@ def _start():
         crash = getattr(report.longrepr, "reprcrash", None)
         if report.outcome == "failed" and crash is not None:
             record["message"] = str(crash.message)[:2000]
-        changed = tampered()
+        changed = tampered(report.nodeid)
         if changed:
             record["tampered"] = changed[:5]
         send(record)
 
-    return pytest_addhooks, pytest_runtest_logreport
+    return pytest_addhooks, pytest_plugin_registered, pytest_itemcollected, pytest_runtest_logreport
 
 
-pytest_addhooks, pytest_runtest_logreport = _start()
+pytest_addhooks, pytest_plugin_registered, pytest_itemcollected, pytest_runtest_logreport = _start()
 del _start
