@@ -429,14 +429,19 @@ class Engine:
         wanted = set(tasks)
         genome = self._genome(row)
         futures: dict[Future[EvalResult], str] = {}
+        reused = []
         for task_id in self.db.unfinished(row.id):
             if task_id not in wanted:
                 continue
             self._check_stop()
             if self._reused(row, task_id):
+                reused.append(task_id)
                 continue
             self.db.start_evaluation(row.id, task_id)
             futures[self._submit(row.id, genome, task_id)] = task_id
+        if reused:
+            self.on_event(f"{row.id}: {len(reused)} evaluation(s) reused from the evaluation cache, no container "
+                          f"started: {', '.join(reused)}")
         budget_hit = False
         booked: dict[str, float] = {}  # cost of runs lost to the provider, already added
         while futures:
