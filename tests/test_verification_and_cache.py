@@ -3,7 +3,8 @@ diagnosis is asked again and then fails its child; a child that does not fix the
 diagnosed from is stopped before stage 0 (and `dgm status`/`show` say what that saved); a
 child's scratch file outside the genome is dropped from its commit, not a reason to reject it; a
 second run on the same suite reuses the seed's evaluations from the cache without starting a
-container; `--no-cache` evaluates afresh; an older run.db gains the cache column when opened."""
+container, and with verification off its child goes straight to stage 0; `--no-cache` evaluates
+afresh; an older run.db gains the cache column when opened."""
 
 from __future__ import annotations
 
@@ -101,14 +102,16 @@ def test_verification_stops_a_child_that_does_not_fix_its_task_and_the_cache_spa
     shown = dgm("show", str(run1), "v2-1")
     assert "try 1 not resolved, try 2 not resolved; 2 stage-0 evaluation(s) saved" in shown.stdout
 
-    # a second run on the same suite takes the seed's evaluations from the cache: no container for them
+    # a second run on the same suite takes the seed's evaluations from the cache: no container for
+    # them; with verification switched off its child goes straight to stage 0
     seed_done = {task: resolved for v, task, stage, status, resolved, _r in evaluations if v == "seed" and status == "done"}
     assert seed_done and all(r == 0 for v, *_, r in evaluations)  # nothing was reused in the first run
-    with ScriptedLLMServer(_world(small_suite, [""])) as server:
+    with ScriptedLLMServer(_world(small_suite, [USELESS])) as server:
         config = _config(tmp_path, small_suite, server.url, cache, max_steps=1)
         started = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "dgm", "run", "--config", str(config), "--run-dir",
-                                 str(tmp_path / "run2")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "dgm", "run", "--config", str(config), "--set",
+                                 "evaluation.verify_tries=0", "--run-dir", str(tmp_path / "run2")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         owner = owner_id(proc.pid)
         out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
@@ -123,24 +126,21 @@ def test_verification_stops_a_child_that_does_not_fix_its_task_and_the_cache_spa
     assert not [c for c in calls if json.loads(c).get("variant") == "seed"]  # no agent ran for the seed
     task = next(iter(seed_done))
     assert (run2 / "logs" / "seed" / task / "agent" / "out" / "trajectory.jsonl").exists()  # the logs came along
-    assert RunDB(run2 / "run.db").variant("v1-1").status == "failed"  # the first child started at once
+    child = RunDB(run2 / "run.db").variant("v1-1")
+    assert child.diagnosis_task and child.status == "admitted", child.fail_reason
+    assert sorted(stage for v, _t, stage, *_ in _evaluations(run2) if v == "v1-1") == [0, 0]  # no try: stage 0
     assert check_run(run2) == []
     assert f"evaluation cache: {len(seed_done)} evaluation(s) reused" in dgm("status", str(run2)).stdout
     assert "reused from the cache" in dgm("show", str(run2), "seed").stdout
 
-    # --no-cache evaluates the seed afresh; with verification switched off a child goes straight to stage 0
-    with ScriptedLLMServer(_world(small_suite, [USELESS])) as server:
-        config = _config(tmp_path, small_suite, server.url, cache, max_steps=1)
-        third = dgm("run", "--no-cache", "--set", "evaluation.verify_tries=0", "--config", str(config),
-                    "--run-dir", str(tmp_path / "run3"))
+    # --no-cache evaluates the seed afresh
+    with ScriptedLLMServer(_world(small_suite, [""])) as server:
+        config = _config(tmp_path, small_suite, server.url, cache, max_steps=0)
+        third = dgm("run", "--no-cache", "--config", str(config), "--run-dir", str(tmp_path / "run3"))
     assert third.returncode == 0, third.stdout[-3000:] + third.stderr[-3000:]
-    evaluations = _evaluations(tmp_path / "run3")
-    fresh = [(r, status) for v, _t, _s, status, _res, r in evaluations if v == "seed"]
+    fresh = [(r, status) for v, _t, _s, status, _res, r in _evaluations(tmp_path / "run3") if v == "seed"]
     assert fresh and all(r == 0 and status == "done" for r, status in fresh)
     assert "cache = false" in (tmp_path / "run3" / "config.toml").read_text()
-    child = RunDB(tmp_path / "run3" / "run.db").variant("v1-1")
-    assert child.diagnosis_task and child.status == "admitted", child.fail_reason
-    assert sorted(stage for v, _t, stage, *_ in evaluations if v == "v1-1") == [0, 0]  # no try, stage 0's two tasks
 
 
 def test_an_older_run_database_gains_the_reused_column(tmp_path):
