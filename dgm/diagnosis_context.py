@@ -1,14 +1,16 @@
 """What the diagnosis model is shown of a failed attempt, in the manner of DGM and within a token
 budget: the whole trajectory with old tool outputs elided (never cut from the front), the agent's
-final patch, the grading's test output and per-test results (never the test source or the gold
-patch), and the genome files the agent actually ran: its prompts and every module imported from
-its entry point (the repair policy left out when a model drives the agent).
+final patch, the grading's test output (the source lines of its tracebacks left out) and per-test
+results (never the test source or the gold patch), and the genome files the agent actually ran:
+its prompts and every module imported from its entry point (the repair policy left out when a
+model drives the agent).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +188,28 @@ def describe_outcome(task: Task, log_dir: Path, agent_exit: str) -> str:
     return "\n".join(lines)
 
 
+_SECTION = re.compile(r"^=+ (.+?) =+$")
+
+
+def test_output_text(output: str) -> str:
+    """The grading's test output with the source lines of pytest's tracebacks left out: the
+    failing line (`>`), the error (`E`) and where it happened stay, the tests' code does not (the
+    model learns how the agent failed, not what the hidden tests contain)."""
+    lines, failures, source = [], False, 0
+    for line in output.splitlines():
+        section = _SECTION.match(line)
+        if section:
+            failures = section.group(1) in ("FAILURES", "ERRORS")
+        if failures and line.startswith("    "):  # pytest's long traceback: a line of source around the failure
+            source += 1
+            continue
+        if source:
+            lines.append(f"    [... {source} source line(s) left out ...]")
+            source = 0
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def diagnosis_context(genome_dir: Path, log_dir: Path, task: Task, agent_exit: str, policy: str,
                       budget_tokens: int) -> dict[str, str]:
     """The prompt's fields for one attempt (logs in `log_dir`), within `budget_tokens` overall."""
@@ -193,7 +217,7 @@ def diagnosis_context(genome_dir: Path, log_dir: Path, task: Task, agent_exit: s
     patch_file = log_dir / "agent" / "out" / "patch.diff"
     patch = patch_file.read_text(errors="replace") if patch_file.exists() else ""
     output_file = log_dir / "grade" / "test_output.txt"
-    output = output_file.read_text(errors="replace") if output_file.exists() else ""
+    output = test_output_text(output_file.read_text(errors="replace")) if output_file.exists() else ""
     fields = {
         "problem_statement": clip(task.problem_statement, budget // 10),
         "outcome": describe_outcome(task, log_dir, agent_exit),

@@ -33,7 +33,7 @@ from dgm.config import Config
 from dgm.diagnose import DiagnosisFailed, diagnose, pick_target
 from dgm.diagnosis_context import diagnosis_context, parent_attempts
 from dgm.errors import DgmError
-from dgm.eval_cache import cache_for, entry_key
+from dgm.eval_cache import cache_for, entry_key, image_id
 from dgm.eval_record import write_result
 from dgm.evaluation import EvalJob, EvalResult
 from dgm.executors import Executor, make_executor
@@ -429,14 +429,19 @@ class Engine:
         wanted = set(tasks)
         genome = self._genome(row)
         futures: dict[Future[EvalResult], str] = {}
+        reused = []
         for task_id in self.db.unfinished(row.id):
             if task_id not in wanted:
                 continue
             self._check_stop()
             if self._reused(row, task_id):
+                reused.append(task_id)
                 continue
             self.db.start_evaluation(row.id, task_id)
             futures[self._submit(row.id, genome, task_id)] = task_id
+        if reused:
+            self.on_event(f"{row.id}: {len(reused)} evaluation(s) reused from the evaluation cache, no container "
+                          f"started: {', '.join(reused)}")
         budget_hit = False
         booked: dict[str, float] = {}  # cost of runs lost to the provider, already added
         while futures:
@@ -487,12 +492,14 @@ class Engine:
 
     def _cache_key(self, row: VariantRow, task_id: str) -> str:
         task = self.tasks[task_of(task_id)]
-        agent = self.config.agent
-        settings = {"sandbox_image": self.sandbox_image, "model": self.config.model.name, "policy": self.policy,
+        agent, model = self.config.agent, self.config.model
+        # images by content: a tag (an official SWE-bench image's) can be pulled or rebuilt anew
+        settings = {"sandbox_image": image_id(self.sandbox_image), "model": model.name, "policy": self.policy,
+                    "model_extra": model.extra, "max_tokens": model.max_tokens_agent, "task_cost": agent.max_cost,
                     "env": self._agent_env(self.policy), "args": self._agent_args(agent.max_steps, agent.timeout),
                     "limits": str(self._limits(agent.timeout))}
         return entry_key(self.genomes.repo.git.rev_parse(f"{row.commit_sha}^{{tree}}"), task,
-                         self.suite.image_for(task), settings)
+                         image_id(self.suite.image_for(task)), settings)
 
     def _keep_harness_error(self, variant_id: str, task_id: str, error: BaseException) -> None:
         """The traceback goes where the evaluation's logs would be, so `dgm show` leads to it."""

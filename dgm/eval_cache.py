@@ -2,11 +2,12 @@
 suite starts its first child at once instead of paying the seed's whole evaluation again.
 
 An entry is keyed by everything that decides an evaluation: the genome's git tree, the task (its
-suite record) and its image, the sandbox image, the model and agent settings, and the source of
-the harness that runs and grades it (a changed grader never reuses old verdicts). It holds the
-result and a copy of the evaluation's logs, so `dgm show` of the new run still leads to them.
-Entries are written to a private temporary directory and renamed into place in one step: a
-reader sees a whole entry or none, and two runs storing the same entry keep the first.
+suite record), the content ids of its image and of the sandbox image, the model and agent
+settings, and the source of the harness that runs and grades it (a changed grader never reuses
+old verdicts). It holds the result and a copy of the evaluation's logs, so `dgm show` of the new
+run still leads to them. Entries are written to a private temporary directory and renamed into
+place in one step: a reader sees a whole entry or none, and two runs storing the same entry keep
+the first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from benchmarks.tasks import Task
 from dgm.eval_record import RESULT_FILE, is_infrastructure_failure, read_result, write_result
 from dgm.evaluation import EvalResult
 from dgm.user_cache import user_cache
+from sandbox.engine import docker_client
 
 HARNESS = Path(__file__).resolve().parent.parent  # benchmarks/ and sandbox/ run and grade every evaluation
 ENV_DIR = "DGM_CACHE_DIR"  # overrides the user's cache directory (the cache is ENV_DIR/evaluations)
@@ -41,6 +43,12 @@ def harness_digest() -> str:
     for path in sorted([*HARNESS.glob("benchmarks/**/*.py"), *HARNESS.glob("sandbox/**/*.py")]):
         digest.update(path.relative_to(HARNESS).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+@functools.cache
+def image_id(tag: str) -> str:
+    """The content id of the image Docker holds under `tag`."""
+    return docker_client().images.get(tag).id
 
 
 def entry_key(tree: str, task: Task, image: str, settings: dict) -> str:

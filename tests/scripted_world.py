@@ -4,7 +4,8 @@ reached through litellm and the run's gateway like any provider.
 It plays three parts, told apart by the request as a real model would see it:
 - diagnosis (the diagnosis prompt): names a weakness and asks the agent to add a lesson to its
   system prompt; one chosen diagnosis asks for a file outside the genome instead;
-- self-modification (an issue asking for that change): a bash call that makes it, then submit;
+- self-modification (an issue asking for that change, `APPEND path: line` or `CREATE path: line`,
+  one or several): a bash call that makes them, then submit;
 - task solving: an agent whose system prompt holds the lesson applies the right fix (the task's
   gold patch, which only this scripted model knows); without it the agent submits no change.
 
@@ -54,12 +55,10 @@ class ScriptedWorld:
         text = issue.group(1) if issue else ""
         if turn > 0:
             return SUBMIT
-        change = re.search(r"^APPEND (\S+): (.+)$", text, re.M)
-        if change:
-            return _bash(f"printf '%s\\n' {shlex.quote(change.group(2))} >> {change.group(1)}")
-        created = re.search(r"^CREATE (\S+): (.+)$", text, re.M)
-        if created:
-            return _bash(f"printf '%s\\n' {shlex.quote(created.group(2))} > {created.group(1)}")
+        changes = re.findall(r"^(APPEND|CREATE) (\S+): (.+)$", text, re.M)
+        if changes:  # every change the issue asks for, in one bash call
+            return _bash(" && ".join(f"printf '%s\\n' {shlex.quote(line)} {'>>' if verb == 'APPEND' else '>'} {path}"
+                                     for verb, path, line in changes))
         task = next((t for t in self.tasks if t.problem_statement.strip() == text.strip()), None)
         if task is None or LESSON not in system:
             return SUBMIT
@@ -84,11 +83,13 @@ class Diagnoses(ScriptedWorld):
         super().__init__(tasks)
         self.answers = answers
         self.prompts: list[str] = []
+        self.requests: list[dict] = []  # the diagnosis requests as the provider received them
 
     def __call__(self, body: dict) -> ScriptedReply:
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         if user.startswith("You are improving a coding agent"):
             self.prompts.append(user)
+            self.requests.append(body)
         return super().__call__(body)
 
     def _diagnose(self) -> ScriptedReply:

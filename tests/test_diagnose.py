@@ -6,22 +6,29 @@ unusable answer is asked once more and then fails."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from dgm.config import load_config
 from dgm.diagnose import DiagnosisFailed, Target, diagnose, pick_target, render_prompt
 from dgm.diagnosis_context import Attempt, diagnosis_context, files_run, render_trajectory
 from dgm.eval_record import write_result
 from dgm.evaluation import EvalResult
+from dgm.llm.gateway import Gateway
+from dgm.llm.provider import upstream_for
 from dgm.scripted_llm import ScriptedLLMServer, ScriptedReply
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 GENOME = Path(__file__).resolve().parent.parent
+CONTEXT = {"problem_statement": "p", "outcome": "o", "patch": "", "test_output": "", "trajectory": "", "files": ""}
 ANSWER = "SUMMARY: edits give up after one ambiguous match\nISSUE:\nIn tools/editor.py, show both places."
 
 
@@ -78,6 +85,22 @@ def test_a_diagnosis_prompt_carries_the_patch_the_test_output_and_the_prompts(tm
     assert result.issue == "In tools/editor.py, show both places."
 
 
+def test_the_test_output_keeps_the_failure_and_leaves_the_tests_code_out(tmp_path, inflection_task):
+    tests = tmp_path / "suite" / "test_hidden.py"
+    tests.parent.mkdir()
+    tests.write_text("def test_hidden():\n    expected = 'HIDDEN-EXPECTATION'\n    got = 'x'\n"
+                     "    assert got == expected, 'mismatch'\n")
+    output = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+                            capture_output=True, text=True, cwd=tests.parent).stdout
+    assert "HIDDEN-EXPECTATION" in output.split("short test summary")[0]  # pytest shows the test's code
+    log_dir = _failed_attempt(tmp_path / "logs", inflection_task, [], "", output)
+    shown = diagnosis_context(GENOME, log_dir, inflection_task, "submitted", "llm", 60_000)["test_output"]
+    assert "expected = 'HIDDEN-EXPECTATION'" not in shown and "source line(s) left out" in shown
+    assert ">       assert got == expected, 'mismatch'" in shown  # the failing line and the error stay
+    assert "E       AssertionError: mismatch" in shown and "test_hidden.py:4: AssertionError" in shown
+    assert "1 failed" in shown
+
+
 def test_the_repair_policy_is_shown_when_it_is_what_ran():
     assert any(f.startswith("agent/repair/") for f in files_run(GENOME, "repair"))
     assert not any(f.startswith("agent/repair/") for f in files_run(GENOME, "llm"))
@@ -100,14 +123,33 @@ def test_old_tool_outputs_are_elided_rather_than_the_start_cut(tmp_path):
 
 def test_an_empty_diagnosis_is_asked_again_then_fails_the_child():
     target = Target("task", "t1", "t1", "")
-    context = {"problem_statement": "p", "outcome": "o", "patch": "", "test_output": "", "trajectory": "", "files": ""}
     with ScriptedLLMServer([ScriptedReply(content=""), ScriptedReply(content=ANSWER)]) as server:
-        assert diagnose(_litellm_call(server), target, context).summary.startswith("edits give up")
+        assert diagnose(_litellm_call(server), target, CONTEXT).summary.startswith("edits give up")
     assert len(server.requests) == 2
     with ScriptedLLMServer([ScriptedReply(content=""), ScriptedReply(content="I think the agent is fine.")]) as server:
         with pytest.raises(DiagnosisFailed, match="unusable twice.*without SUMMARY"):
-            diagnose(_litellm_call(server), target, context)
+            diagnose(_litellm_call(server), target, CONTEXT)
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("model, room", [("openai/scripted", "max_tokens"), ("openai/o3-mini", "max_completion_tokens")])
+def test_the_diagnosis_has_16k_tokens_of_room_as_max_completion_tokens_for_a_reasoning_model(tmp_path, model, room):
+    """The engine's diagnosis call goes through the run's gateway as role "diagnose": with the
+    default config it asks for model.max_tokens_diagnose (>= 8k), which a reasoning model gets
+    as max_completion_tokens, so its thinking does not eat the answer."""
+    config = load_config(None, {"model.name": model, "model.input_price_per_mtok": 1.0,
+                                "model.output_price_per_mtok": 1.0})
+    assert config.model.max_tokens_diagnose >= 8192
+    with ScriptedLLMServer([ScriptedReply(content=ANSWER)]) as server:
+        upstream = dataclasses.replace(upstream_for(config.model), api_base=server.url)
+        with Gateway(upstream, tmp_path) as gateway:
+            found = diagnose(lambda messages: gateway.chat({"messages": messages}, "v1", "diagnose")
+                             ["choices"][0]["message"]["content"], Target("task", "t1", "t1", ""), CONTEXT)
+    sent = server.requests[0]
+    assert sent.get(room) == config.model.max_tokens_diagnose
+    other = "max_tokens" if room == "max_completion_tokens" else "max_completion_tokens"
+    assert not sent.get(other)  # one of them, never both
+    assert found.summary == "edits give up after one ambiguous match"
 
 
 def _attempt(task: str, resolved: bool = False, exit: str = "submitted", reason: str = "", empty: bool = False,
@@ -131,8 +173,7 @@ def test_special_entries_are_drawn_when_their_signal_is_present_each_with_its_ow
     assert set(kinds) == {"task", "empty_patches", "stochasticity", "context_limit"}
     assert kinds["empty_patches"].task_id == "t1" and kinds["context_limit"].task_id == "t2"
     assert kinds["stochasticity"].task_id == "t3" and kinds["stochasticity"].key == "t3"  # the attempt that failed
-    context = {"problem_statement": "p", "outcome": "o", "patch": "", "test_output": "", "trajectory": "", "files": ""}
-    prompts = {kind: render_prompt(target, context) for kind, target in kinds.items()}
+    prompts = {kind: render_prompt(target, CONTEXT) for kind, target in kinds.items()}
     assert len(set(prompts.values())) == 4
     assert "resolved it 1 time(s)" in prompts["stochasticity"] and "context_overflow" in prompts["context_limit"]
     assert "1 of the 4 tasks" in prompts["empty_patches"]

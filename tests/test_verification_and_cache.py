@@ -1,12 +1,15 @@
 """Evolution that spends well, through whole `dgm run`s with the scripted model: an empty
 diagnosis is asked again and then fails its child; a child that does not fix the task it was
-diagnosed from is stopped before stage 0 (and `dgm status`/`show` say what that saved); a second
-run on the same suite reuses the seed's evaluations from the cache without starting a container;
-`--no-cache` evaluates afresh; an older run.db gains the cache column when opened."""
+diagnosed from is stopped before stage 0 (and `dgm status`/`show` say what that saved); a
+child's scratch file outside the genome is dropped from its commit, not a reason to reject it; a
+second run on the same suite reuses the seed's evaluations from the cache without starting a
+container, and with verification off its child goes straight to stage 0; `--no-cache` evaluates
+afresh; an older run.db gains the cache column when opened."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -16,13 +19,16 @@ import docker
 
 from archive.check import check_run
 from archive.db import VERIFICATION_STAGE, RunDB
+from archive.genome_repo import GenomeRepo
 from dgm.scripted_llm import ScriptedLLMServer
 from sandbox.engine import OWNER_LABEL, RUN_LABEL, owner_id
 from tests.runs import dgm, run_config
 from tests.scripted_world import LESSON, Diagnoses
 
 USELESS = "SUMMARY: the agent is terse\nISSUE:\nAPPEND agent/prompts/system.md: Be polite to the user."
-HELPFUL = f"SUMMARY: the agent edits before reproducing the failure\nISSUE:\nAPPEND agent/prompts/system.md: {LESSON}."
+# the change that helps, and a scratch script at the genome's root as real models leave one
+HELPFUL = (f"SUMMARY: the agent edits before reproducing the failure\nISSUE:\nAPPEND agent/prompts/system.md: {LESSON}.\n"
+           "CREATE reproduce.py: print('scratch')")
 
 
 def _world(small_suite, answers: list[str]) -> Diagnoses:
@@ -68,6 +74,8 @@ def test_verification_stops_a_child_that_does_not_fix_its_task_and_the_cache_spa
     assert world.prompts[0] == world.prompts[1]  # the same question, asked again
     assert "# The grading's test output" in world.prompts[0] and "## agent/prompts/system.md" in world.prompts[0]
     assert "(the agent's patch was empty)" in world.prompts[0]  # the seed submits no change
+    # the diagnosis has room for a reasoning model's thinking (model.max_tokens_diagnose, 16k)
+    assert [r.get("max_tokens") for r in world.requests] == [16384] * len(world.requests)
 
     # the useless child tried its diagnosed task twice, never resolved it, and never reached stage 0
     useless = rows["v2-1"]
@@ -82,23 +90,33 @@ def test_verification_stops_a_child_that_does_not_fix_its_task_and_the_cache_spa
     verified = [(task, resolved) for v, task, stage, _s, resolved, _r in evaluations if v == "v3-1" and stage == VERIFICATION_STAGE]
     assert verified == [(f"{helpful.diagnosis_task}@verify1", 1)]
     assert f"{helpful.diagnosis_task}@verify1" not in RunDB(run1 / "run.db").results("v3-1")  # never a result
+    # its scratch reproduce.py was dropped from its commit, said so in its log, and did not reject it
+    assert "reproduce.py" in helpful.diff
+    assert (run1 / "logs" / "v3-1" / "self_modify" / "dropped_paths.txt").read_text() == "reproduce.py\n"
+    committed = GenomeRepo(run1 / "genome.git").repo.git.ls_tree("-r", "--name-only", helpful.commit_sha).split()
+    assert "reproduce.py" not in committed and "agent/prompts/system.md" in committed
+    assert "left out of its commit (outside the genome): reproduce.py" in first.stdout
 
     status = dgm("status", str(run1))
     assert "verification: 1 child(ren) stopped before stage 0, 2 stage-0 evaluation(s) saved, 3 verification" in status.stdout
     shown = dgm("show", str(run1), "v2-1")
     assert "try 1 not resolved, try 2 not resolved; 2 stage-0 evaluation(s) saved" in shown.stdout
 
-    # a second run on the same suite takes the seed's evaluations from the cache: no container for them
+    # a second run on the same suite takes the seed's evaluations from the cache: no container for
+    # them; with verification switched off its child goes straight to stage 0
     seed_done = {task: resolved for v, task, stage, status, resolved, _r in evaluations if v == "seed" and status == "done"}
     assert seed_done and all(r == 0 for v, *_, r in evaluations)  # nothing was reused in the first run
-    with ScriptedLLMServer(_world(small_suite, [""])) as server:
+    with ScriptedLLMServer(_world(small_suite, [USELESS])) as server:
         config = _config(tmp_path, small_suite, server.url, cache, max_steps=1)
         started = time.time()
-        proc = subprocess.Popen([sys.executable, "-m", "dgm", "run", "--config", str(config), "--run-dir",
-                                 str(tmp_path / "run2")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "dgm", "run", "--config", str(config), "--set",
+                                 "evaluation.verify_tries=0", "--run-dir", str(tmp_path / "run2")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         owner = owner_id(proc.pid)
         out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
+    said = re.findall(r"seed: (\d+) evaluation\(s\) reused from the evaluation cache, no container started", out)
+    assert sum(map(int, said)) == len(seed_done), out[-3000:]  # the run's output says what it reused
     run2 = tmp_path / "run2"
     reused = {task: (resolved, r) for v, task, stage, status, resolved, r in _evaluations(run2) if v == "seed"}
     assert reused == {task: (resolved, 1) for task, resolved in seed_done.items()}
@@ -108,7 +126,9 @@ def test_verification_stops_a_child_that_does_not_fix_its_task_and_the_cache_spa
     assert not [c for c in calls if json.loads(c).get("variant") == "seed"]  # no agent ran for the seed
     task = next(iter(seed_done))
     assert (run2 / "logs" / "seed" / task / "agent" / "out" / "trajectory.jsonl").exists()  # the logs came along
-    assert RunDB(run2 / "run.db").variant("v1-1").status == "failed"  # the first child started at once
+    child = RunDB(run2 / "run.db").variant("v1-1")
+    assert child.diagnosis_task and child.status == "admitted", child.fail_reason
+    assert sorted(stage for v, _t, stage, *_ in _evaluations(run2) if v == "v1-1") == [0, 0]  # no try: stage 0
     assert check_run(run2) == []
     assert f"evaluation cache: {len(seed_done)} evaluation(s) reused" in dgm("status", str(run2)).stdout
     assert "reused from the cache" in dgm("show", str(run2), "seed").stdout
