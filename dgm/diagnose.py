@@ -26,7 +26,8 @@ PROMPT_OF = {"task": "diagnose.md", "empty_patches": "diagnose_empty_patches.md"
              "stochasticity": "diagnose_stochasticity.md", "context_limit": "diagnose_context_limit.md"}
 SPECIAL_CHANCE = 0.25  # each special entry whose signal is present is drawn with this chance
 EMPTY_PATCH_SHARE = 0.1  # empty patches on at least this share of tasks is a signal
-LIMIT_EXITS = frozenset({"context_overflow", "step_limit"})
+# the agent ran out of one of its limits: context, steps, its task's dollars or its wall clock
+LIMIT_EXITS = frozenset({"context_overflow", "step_limit", "cost_limit", "task_budget_exceeded", "deadline"})
 
 ModelCall = Callable[[list[dict]], str]
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from dgm.evaluation import EvalResult
 
 RESULT_FILE = "result.json"
-# the agent's exits that say nothing about the agent: the provider, the harness or the budget ended it
-INFRA_EXITS = frozenset({"harness_error", "provider_error", "budget_exceeded", "task_budget_exceeded"})
+# the agent's exits that say nothing about the agent: the provider, the harness or the run's budget
+# ended it. A task that spent its own dollar cap (task_budget_exceeded) is the agent's doing: it is
+# scored, cached and may be diagnosed like any unresolved task.
+INFRA_EXITS = frozenset({"harness_error", "provider_error", "budget_exceeded"})
 INFRA_REASONS = ("harness error", "grading ended by")  # a crash of the harness; the grader's timeout or OOM
 
 

@@ -19,7 +19,7 @@ import pytest
 from dgm.config import load_config
 from dgm.diagnose import DiagnosisFailed, Target, diagnose, pick_target, render_prompt
 from dgm.diagnosis_context import Attempt, diagnosis_context, files_run, render_trajectory
-from dgm.eval_record import write_result
+from dgm.eval_record import is_infrastructure_failure, write_result
 from dgm.evaluation import EvalResult
 from dgm.llm.gateway import Gateway
 from dgm.llm.provider import upstream_for
@@ -163,6 +163,14 @@ def test_infrastructure_failures_are_never_drawn():
     assert pick_target([*infra, _attempt("ok", resolved=True)], random.Random(0)) is None
     drawn = {pick_target([*infra, _attempt("real")], random.Random(seed)).task_id for seed in range(50)}
     assert drawn == {"real"}
+
+
+@pytest.mark.parametrize("limit", ["task_budget_exceeded", "cost_limit", "deadline", "step_limit"])
+def test_a_task_that_ran_out_of_its_own_limits_is_the_agents_failure_and_diagnosed_as_such(limit):
+    targets = {pick_target([_attempt("t", exit=limit)], random.Random(seed)).kind for seed in range(50)}
+    assert targets == {"task", "context_limit"}
+    assert not is_infrastructure_failure(limit)
+    assert is_infrastructure_failure("budget_exceeded")  # the run's budget, not the agent's doing
 
 
 def test_special_entries_are_drawn_when_their_signal_is_present_each_with_its_own_prompt():
