@@ -94,11 +94,13 @@ def matrix_svg(data: ReportData) -> str:
     body.append(f'<rect class="c u h" x="{x}" y="{y}" width="{CELL}" height="{CELL}"/>'
                 f'<text x="{x + CELL + 4}" y="{y + 10}">held-out task</text>')
     x += CELL + 90
+    reused = "reused from an earlier run"
     body.append(f'<rect class="c bg" x="{x}" y="{y}" width="{CELL}" height="{CELL}"/>'
                 f'<path class="c reused" d="{_squares([(x + CELL / 2 - 2, y + CELL / 2 - 2)], 4)}"/>'
-                f'<text x="{x + CELL + 4}" y="{y + 10}">reused from an earlier run</text>')
+                f'<text x="{x + CELL + 4}" y="{y + 10}">{reused}</text>')
+    legend_end = x + CELL + 4 + 6 * len(reused) + 10  # 10px text: under 6px a character
     body.append(f'<text x="{LEFT}" y="{y + 34}">rows: variants, best path first (highlighted), then by score; '
                 f'columns: tasks, most often solved first</text>')
-    return document("matrix", max(width, 620), height + 24, "".join(body), STYLE,
+    return document("matrix", max(width, legend_end), height + 24, "".join(body), STYLE,
                     f"task by variant matrix: {len(order)} variants, {len(cols)} tasks",
                     f'data-cell="{CELL}" data-left="{LEFT}" ')
