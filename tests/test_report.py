@@ -285,7 +285,7 @@ NO_OVERFLOW = """(function () {
 })()"""
 
 
-@pytest.mark.parametrize("variants", [300, 6])
+@pytest.mark.parametrize("variants", [300, 6, 1])  # 1: the seed alone, nothing evaluated or spent yet
 def test_no_label_runs_past_its_figure_or_over_another(variants, big_run, tmp_path, proxy):
     """Legends, axis titles and notes as Chromium lays them out: the cost note and the score
     legend once ran past their figure's right edge, the matrix legend past its own."""

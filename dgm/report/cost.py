@@ -78,7 +78,7 @@ def _over_time(data: ReportData, top: float) -> str:
                         for i, (m, p) in enumerate(zip(minutes, points)))
         parts.append(f'<path class="spend" d="{path}"><title>{_money(spent)} spent</title></path>')
     else:
-        parts.append(f'<text class="note" x="{frame.left + 12}" y="{frame.top + 20}">no model calls '
+        parts.append(f'<text class="note" x="{frame.left + 12}" y="{frame.top + frame.height / 2}">no model calls '
                      f'(the run used no model, or none was priced)</text>')
     if budget_drawn:
         y = frame.y(data.budget)

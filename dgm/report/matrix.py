@@ -68,6 +68,8 @@ def matrix_svg(data: ReportData) -> str:
     width = LEFT + CELL * max(1, len(cols)) + 20
     height = TOP + CELL * max(1, len(order)) + 60
     body = [f'<rect class="bg" x="{LEFT}" y="{TOP}" width="{CELL * len(cols)}" height="{CELL * len(order)}"/>']
+    if not order:
+        body.append(f'<text x="{LEFT}" y="{TOP - 20}">no evaluation yet</text>')
     for i, task in enumerate(cols):
         x = LEFT + i * CELL + CELL / 2 + 3
         body.append(f'<text x="{x}" y="{TOP - 6}" transform="rotate(-60 {x} {TOP - 6})">'
