@@ -369,3 +369,30 @@ def test_a_budget_far_above_the_spend_is_named_and_the_spend_keeps_its_scale(tmp
     top, bottom = float(y_axis.get("y1")), float(y_axis.get("y2"))
     highest = min(_numbers(cost.find(f".//{svg}path[@class='spend']").get("d"))[1::2])
     assert highest < top + 0.4 * (bottom - top)  # the line climbs over half the panel
+
+
+def test_a_prompt_diff_is_prose_and_a_long_task_id_wraps_in_the_node_panel(tmp_path, proxy):
+    """Seen on a real run: the keyword highlighter coloured the `if` of a system prompt's English,
+    and a 60-character task id pushed the agent exit and the verdict out of the panel."""
+    run = generated_run(tmp_path / "run", 6, seed=3)
+    from archive.db import RunDB
+
+    db = RunDB(run / "run.db")
+    child = next(r for r in db.variants() if r.parent_id and r.status == "admitted")
+    long_task = "inflection__boolean+comparison__pluralize-_irregular__300"
+    db.plan_evaluations(child.id, [long_task], 0)
+    db.start_evaluation(child.id, long_task)
+    db.finish_evaluation(child.id, long_task, False, 30.0, 0.01, "submitted", "")
+    db.update_variant(child.id, diff="diff --git a/agent/prompts/system.md b/agent/prompts/system.md\n"
+                                     "--- a/agent/prompts/system.md\n+++ b/agent/prompts/system.md\n@@ -1 +1,2 @@\n"
+                                     " Call it again if you need its output.\n+Reproduce the failing test first.\n")
+    assert dgm("report", str(run)).returncode == 0
+    page = run / "report.html"
+    shown = measure(page, proxy, """(function () {
+      document.querySelector('.node[data-id="%s"]').dispatchEvent(new MouseEvent("click", { bubbles: true }));
+      var panel = document.getElementById("details").getBoundingClientRect(), cells = [];
+      document.querySelectorAll("#details td").forEach(function (td) { var r = td.getBoundingClientRect(); cells.push([r.left, r.right]); });
+      return { diff: document.querySelector("#details details.file pre").innerHTML, panel: [panel.left, panel.right], cells: cells };
+    })()""" % child.id, "--window-size=1300,900")
+    assert "Reproduce the failing test first." in shown["diff"] and 'class="kw"' not in shown["diff"]
+    assert all(shown["panel"][0] <= left and right <= shown["panel"][1] for left, right in shown["cells"])
