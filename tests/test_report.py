@@ -94,6 +94,8 @@ def test_the_screenshot_shows_axes_the_matrix_and_the_best_path(big_run, proxy, 
     assert len(re.findall(r'class="child[^"]*" data-id=', score)) == len(scored)
     assert len(re.findall(r'class="heldout" data-id=', score)) == sum(v.heldout_score is not None for v in scored)
     assert all(f"<title>{v.id}: score {v.score:.2f} on stage {v.stage}</title>" in score for v in scored)  # hover
+    first_point = re.search(r'class="child[^"]*" data-id=', score).start()  # held-out diamonds lie under the
+    assert all(m.start() < first_point for m in re.finditer(r'class="heldout" data-id=', score))  # points
     # the matrix: one row per evaluated variant, best path first
     matrix = _section(dom, "matrix-panel")
     order = re.findall(r'class="row[^"]*" data-v="([^"]+)"', matrix)
@@ -291,6 +293,15 @@ def test_no_label_runs_past_its_figure_or_over_another(variants, big_run, tmp_pa
     """Legends, axis titles and notes as Chromium lays them out: the cost note and the score
     legend once ran past their figure's right edge, the matrix legend past its own."""
     run = big_run if variants == 300 else generated_run(tmp_path / "run", variants, seed=3)
+    if variants == 6:  # a real run's task ids: long, and one held out (its column label the longest)
+        from archive.db import HELDOUT_STAGE, RunDB
+
+        db = RunDB(run / "run.db")
+        for task, stage in (("inflection__dropped_statement__humanize__184", HELDOUT_STAGE),
+                            ("inflection__boolean+comparison__pluralize-_irregular__300", 0)):
+            db.plan_evaluations("v1-1", [task], stage)
+            db.start_evaluation("v1-1", task)
+            db.finish_evaluation("v1-1", task, True, 30.0, 0.01, "submitted", "")
     if variants != 300:
         assert dgm("report", str(run)).returncode == 0
     assert measure(run / "report.html", proxy, NO_OVERFLOW, PAGE) == []

@@ -43,17 +43,19 @@ def score_svg(data: ReportData) -> str:
     for v in data.variants:
         if v.status == "admitted" and v.score is not None:
             by_step[v.step].append(v)
+    points, diamonds = [], []  # diamonds first: a point on the same score stays visible on top
     for step, scored in sorted(by_step.items()):
         for i, v in enumerate(scored):
             x = frame.x(step) + (i - (len(scored) - 1) / 2) * min(6.0, 30.0 / len(scored))
-            body.append(f'<circle class="child{" on-path" if v.id in on_path else ""}" data-id="{esc(v.id)}" '
-                        f'cx="{x:.1f}" cy="{frame.y(v.score)}" r="4.5"><title>{esc(v.id)}: score {v.score:.2f} '
-                        f'on stage {v.stage}</title></circle>')
+            points.append(f'<circle class="child{" on-path" if v.id in on_path else ""}" data-id="{esc(v.id)}" '
+                          f'cx="{x:.1f}" cy="{frame.y(v.score)}" r="4.5"><title>{esc(v.id)}: score {v.score:.2f} '
+                          f'on stage {v.stage}</title></circle>')
             if v.heldout_score is not None:
                 hx, hy = x, frame.y(v.heldout_score)
-                body.append(f'<path class="heldout" data-id="{esc(v.id)}" d="M{hx:.1f},{hy - 6}L{hx + 6:.1f},{hy}'
-                            f'L{hx:.1f},{hy + 6}L{hx - 6:.1f},{hy}Z"><title>{esc(v.id)}: held-out score '
-                            f'{v.heldout_score:.2f}</title></path>')
+                diamonds.append(f'<path class="heldout" data-id="{esc(v.id)}" d="M{hx:.1f},{hy - 6}L{hx + 6:.1f},{hy}'
+                                f'L{hx:.1f},{hy + 6}L{hx - 6:.1f},{hy}Z"><title>{esc(v.id)}: held-out score '
+                                f'{v.heldout_score:.2f}</title></path>')
+    body += diamonds + points
     legend = [("best", "line", "best so far"), ("mean", "line", "archive mean"), ("child", "dot", "child"),
               ("child on-path", "dot", "on the best path"),
               ("heldout", "diamond", "held-out score")]
