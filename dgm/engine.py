@@ -97,6 +97,7 @@ class Engine:
         """Run until max steps are done or a limit stops the run; returns why it ended."""
         self.db.set_meta("state", "running")
         self.db.set_meta("stage0_size", len(self.plan.stages[0]))  # what a failed verification saves
+        self.db.set_meta("stage_sizes", [len(stage) for stage in self.plan.stages])  # and an early stop
         session_start, elapsed_before = time.monotonic(), float(self.db.meta("elapsed", 0.0))
         hold_variants(self.db, self.genomes)
         requeued = self.db.reset_running()

@@ -89,11 +89,11 @@ def report(run: Path = typer.Argument(...), out: Path = typer.Option(None, help=
     data = report_data(opened, f"dgm run {run.name}", config.run.max_cost if config.model.name else None,
                        config.evaluation.stage_sizes)
     target = write_report(data, out or run / "report.html")
-    console.print(f"report: {target}")
+    console.print(f"report: {target}", soft_wrap=True)  # paths whole, for copying
     if svg is not None:
-        console.print(f"figures: {', '.join(str(p) for p in write_svgs(data, svg))}")
+        console.print(f"figures: {', '.join(str(p) for p in write_svgs(data, svg))}", soft_wrap=True)
     if json_data:
-        console.print(f"data: {write_json(data, target.with_suffix('.json'))}")
+        console.print(f"data: {write_json(data, target.with_suffix('.json'))}", soft_wrap=True)
 
 
 def export(run: Path = typer.Argument(...), variant: str = typer.Argument(..., help="a variant id, or 'best'"),

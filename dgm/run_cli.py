@@ -116,11 +116,14 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
 
     opened = open_run(run_dir)
     require_commits(opened.db(), opened.genomes())  # a lost database or lost commits: one line
-    max_steps = _config(opened.config_path, []).run.max_steps
+    config = _config(opened.config_path, [])
+    budget = config.run.max_cost if config.model.name else None  # as `dgm report` shows it
 
     def headline():
-        state = run_status(opened, max_steps)
-        lines = [Text.from_markup(f"[bold]{run_dir}[/bold]: {state.state}"), Text(state.line())]
+        state = run_status(opened, config.run.max_steps, budget=budget,
+                           configured_stage_sizes=config.evaluation.stage_sizes)
+        lines = [Text.from_markup(f"[bold]{run_dir}[/bold]: {state.state}"), Text(state.line()),
+                 Text(state.evaluations_line())]
         if state.best is not None and state.best.heldout_score is not None:
             lines.append(Text(f"best on the held-out split: {state.best.heldout_score:.2f}"))
         lines += [Text(line) for line in spending_lines(opened.db())]

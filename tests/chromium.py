@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import shutil
 import socket
 import subprocess
@@ -60,3 +63,21 @@ def chromium(url: str, proxy: RecordingProxy, *extra: str) -> str:
 def screenshot(url: str, proxy: RecordingProxy, out: Path) -> Path:
     chromium(url, proxy, f"--screenshot={out}")
     return out
+
+
+def measure(page: Path, proxy: RecordingProxy, expression: str, *extra: str) -> object:
+    """The JSON value of a JavaScript `expression` evaluated in `page` once its own script has run
+    (so after the lineage is fitted): the page is copied beside itself with one script appended,
+    and the value read back from the dumped DOM. Layout above the probe is the page's own."""
+    probe = page.with_name(page.stem + ".probe.html")
+    script = ('<script>(function () { var out = document.createElement("pre"); out.id = "probe"; '
+              f'out.textContent = JSON.stringify({expression}); document.body.appendChild(out); }})();</script>')
+    probe.write_text(page.read_text().replace("</body>", script + "</body>"))
+    try:
+        dom = chromium(probe.as_uri(), proxy, "--dump-dom", *extra)
+    finally:
+        probe.unlink()
+    found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+    if found is None:
+        raise AssertionError(f"the probe found nothing in {page}: its expression threw")
+    return json.loads(html.unescape(found.group(1)))

@@ -97,5 +97,6 @@ def generated_run(path: Path, variants: int, tasks: int = 30, seed: int = 0, bud
     db.update_variant("seed", status="admitted", score=0.3, stage=1)
     db.set_meta("state", "finished")
     db.set_meta("stage0_size", len(stage_tasks[0]))
+    db.set_meta("stage_sizes", [len(stage) for stage in stage_tasks])  # as the engine records its plan
     (path / "llm_calls.jsonl").write_text("".join(json.dumps(c) + "\n" for c in calls))
     return path

@@ -109,8 +109,11 @@ def test_the_best_variant_exports_installs_and_fixes_a_repository(run, best, tmp
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-index", "--find-links", str(wheels), str(out)],
                    check=True, capture_output=True, timeout=600)
-    # from outside the checkout, so only what the venv installed is importable
-    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import dgm"], capture_output=True, cwd=tmp_path).returncode != 0
+    # from outside the checkout and without the PYTHONPATH the tests run under (it names the
+    # checkout), so only what the venv installed is importable
+    alone = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import dgm"], capture_output=True, cwd=tmp_path,
+                          env=alone).returncode != 0
 
     repo = tmp_path / "repo"
     repo.mkdir()

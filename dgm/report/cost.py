@@ -7,6 +7,7 @@ from dgm.report.data import KINDS, ReportData
 from dgm.report.svg import Frame, axes, document, esc, nice_ticks
 
 WIDTH, PANEL_H = 640, 260
+BUDGET_SHARE = 0.2  # the budget line is drawn once the spend reaches this share of it
 COLOURS = {"diagnose": "#8073ac", "self_modify": "#e08214", "evaluation": "#2166ac"}
 LABELS = {"diagnose": "diagnosis", "self_modify": "self-modification", "evaluation": "evaluation"}
 STYLE = ("#cost .spend{stroke:#1b7837;stroke-width:2.5;fill:none}#cost .budget{stroke:#b00020;stroke-width:1.5;"
@@ -63,7 +64,10 @@ def _over_time(data: ReportData, top: float) -> str:
     start = points[0].time if points else 0.0
     minutes = [(p.time - start) / 60 for p in points]
     spent = points[-1].spent if points else 0.0
-    ceiling = max(spent, data.budget or 0.0) or 1.0
+    # a budget far above the spend would flatten the line to the axis: the scale then ends at the
+    # spend, and the budget is named at the top instead of drawn
+    budget_drawn = bool(data.budget) and (not points or spent >= BUDGET_SHARE * data.budget)
+    ceiling = (max(spent, data.budget) if budget_drawn else spent) or 1.0
     xticks = nice_ticks(0.0, max(minutes, default=0.0) or 1.0, 6)
     yticks = nice_ticks(0.0, ceiling, 4)
     frame = Frame(80, top + 20, WIDTH - 110, PANEL_H - 80, 0.0, xticks[-1], 0.0, yticks[-1])
@@ -74,21 +78,26 @@ def _over_time(data: ReportData, top: float) -> str:
                         for i, (m, p) in enumerate(zip(minutes, points)))
         parts.append(f'<path class="spend" d="{path}"><title>{_money(spent)} spent</title></path>')
     else:
-        parts.append(f'<text class="note" x="{frame.left + 12}" y="{frame.top + 20}">no model calls '
+        parts.append(f'<text class="note" x="{frame.left + 12}" y="{frame.top + frame.height / 2}">no model calls '
                      f'(the run used no model, or none was priced)</text>')
-    if data.budget:
+    if budget_drawn:
         y = frame.y(data.budget)
         parts.append(f'<line class="budget" x1="{frame.left}" x2="{frame.left + frame.width}" y1="{y}" y2="{y}"/>'
                      f'<text class="note" x="{frame.left + frame.width - 4}" y="{y - 5}" text-anchor="end">'
                      f'budget {_money(data.budget)}</text>')
+    elif data.budget:
+        parts.append(f'<text class="note budget-above" x="{frame.left + frame.width - 4}" y="{frame.top - 6}" '
+                     f'text-anchor="end">budget {_money(data.budget)}, above this scale: '
+                     f'{100 * spent / data.budget:.2g} % spent</text>')
     return "".join(parts)
 
 
 def cost_svg(data: ReportData) -> str:
     total = sum(c.total for c in data.costs.values())
     tokens = sum(c.tokens for c in data.costs.values())
-    note = (f'<text class="note" x="80" y="{2 * PANEL_H + 14}">total {_money(total)}, {tokens:,} tokens; '
-            f'evaluations saved by early stops at stage gates: {data.saved_by_early_stops}, '
-            f'by failed verification: {data.saved_by_verification}</text>')
+    # two lines: as one, the sentence ran past the figure's right edge
+    note = (f'<text class="note" x="80" y="{2 * PANEL_H + 14}">total {_money(total)}, {tokens:,} tokens</text>'
+            f'<text class="note" x="80" y="{2 * PANEL_H + 32}">evaluations saved by early stops at stage gates: '
+            f'{data.saved_by_early_stops}, by failed verification: {data.saved_by_verification}</text>')
     body = _per_child(data, 0) + _over_time(data, PANEL_H) + note
-    return document("cost", WIDTH, 2 * PANEL_H + 26, body, STYLE, "cost per child and over time")
+    return document("cost", WIDTH, 2 * PANEL_H + 44, body, STYLE, "cost per child and over time")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dgm.eval_record import read_result
 from dgm.run_dir import RunDir, variant_views
+from dgm.run_status import saved_by_early_stops, stage_sizes
 from dgm.run_view import VariantView, best_variant, path_to
 from dgm.verification import savings
 
@@ -65,24 +66,14 @@ class ReportData:
     costs: dict[str, ChildCost] = field(default_factory=dict)
     spend: Sequence[SpendPoint] = ()
     budget: float | None = None  # the run's max_cost, when a model is configured
-    stage_sizes: Sequence[int] = ()
+    stage_sizes: Sequence[int] = ()  # as the run planned them (`stage_sizes` in dgm/run_status.py)
     best_id: str | None = None
     best_path: Sequence[str] = ()
     saved_by_verification: int = 0  # stage-0 evaluations children that failed verification did not run
 
     @property
     def saved_by_early_stops(self) -> int:
-        """Evaluations not run because a variant stopped at a stage gate: the tasks of the stages
-        it did not enter, by the config's stage sizes (capped at the tasks the run had)."""
-        if not self.stage_sizes:
-            return 0
-        trained = {e.task_id for e in self.evaluations if e.stage >= 0}
-        sizes = [min(size, len(trained)) if trained else size for size in self.stage_sizes]
-        saved = 0
-        for v in self.variants:
-            if v.status == "admitted" and 0 < v.stage < len(sizes):
-                saved += sizes[-1] - sizes[v.stage - 1]
-        return saved
+        return saved_by_early_stops(self.variants, self.stage_sizes)
 
 
 def _kind(task: str) -> str:
@@ -115,7 +106,8 @@ def _verdict(log_dir: str) -> str:
     return result.reason if result is not None else ""
 
 
-def report_data(run: RunDir, title: str, budget: float | None = None, stage_sizes: Sequence[int] = ()) -> ReportData:
+def report_data(run: RunDir, title: str, budget: float | None = None,
+                configured_stage_sizes: Sequence[int] = ()) -> ReportData:
     """Everything the report shows of `run`, read from run.db, the logs and llm_calls.jsonl."""
     db = run.db()
     variants = variant_views(run)
@@ -134,7 +126,9 @@ def report_data(run: RunDir, title: str, budget: float | None = None, stage_size
         if variant in costs:
             costs[variant].dollars[_cost_kind(kind)] += float(dollars)
     spend, total = [], 0.0
-    for call in _read_calls(run.path / "llm_calls.jsonl"):
+    # in time order: calls logged by several writers (a resumed run, the agents' bridge) may interleave
+    calls = sorted(_read_calls(run.path / "llm_calls.jsonl"), key=lambda call: float(call.get("time") or 0.0))
+    for call in calls:
         child = costs.get(str(call.get("variant")))
         kind = _kind(str(call.get("task")))
         if child is not None:
@@ -145,7 +139,8 @@ def report_data(run: RunDir, title: str, budget: float | None = None, stage_size
             total += float(call["cost"])
             spend.append(SpendPoint(float(call.get("time") or 0.0), total))
     best = best_variant(variants)
-    return ReportData(title, variants, str(run.path), evaluations, costs, spend, budget, tuple(stage_sizes),
+    sizes = stage_sizes(db, configured_stage_sizes, len({e.task_id for e in evaluations if e.stage >= 0}))
+    return ReportData(title, variants, str(run.path), evaluations, costs, spend, budget, tuple(sizes),
                       best.id if best else None, tuple(path_to(variants, best.id if best else None)),
                       savings(db).saved)
 

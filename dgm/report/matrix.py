@@ -11,7 +11,8 @@ from archive.db import HELDOUT_STAGE, VERIFICATION_STAGE
 from dgm.report.data import Evaluation, ReportData
 from dgm.report.svg import document, esc
 
-CELL, LEFT, TOP = 13, 96, 150
+CELL, LEFT = 13, 96
+CHAR = 6  # px a character of the 10px labels takes, at most
 STYLE = ("#matrix .c{stroke:#fff;stroke-width:1}#matrix .r{fill:#1a9850}#matrix .u{fill:#f4a582}"
          "#matrix .p{fill:#fee08b}#matrix .h{stroke:#555;stroke-width:1.5}#matrix .reused{fill:#fff;stroke:#555}"
          "#matrix .bg{fill:#f3f3f3}#matrix .row.on-path text{fill:#d6336c;font-weight:700}"
@@ -65,15 +66,19 @@ def matrix_svg(data: ReportData) -> str:
     for e in _drawn(data):
         by_variant[e.variant_id].append(e)
     on_path = set(data.best_path)
-    width = LEFT + CELL * max(1, len(cols)) + 20
-    height = TOP + CELL * max(1, len(order)) + 60
-    body = [f'<rect class="bg" x="{LEFT}" y="{TOP}" width="{CELL * len(cols)}" height="{CELL * len(order)}"/>']
-    for i, task in enumerate(cols):
+    labels = [f'{task[:28]}{" (held out)" if task in heldout else ""}' for task in cols]
+    # the column labels slant up and right at 60°: room above for the longest, and right of the last
+    top = 30 + round(0.87 * CHAR * max(map(len, labels), default=0))
+    width = LEFT + CELL * max(1, len(cols)) + 20 + (0.5 * CHAR * len(labels[-1]) if labels else 0)
+    height = top + CELL * max(1, len(order)) + 60
+    body = [f'<rect class="bg" x="{LEFT}" y="{top}" width="{CELL * len(cols)}" height="{CELL * len(order)}"/>']
+    if not order:
+        body.append(f'<text x="{LEFT}" y="{top - 20}">no evaluation yet</text>')
+    for i, label in enumerate(labels):
         x = LEFT + i * CELL + CELL / 2 + 3
-        body.append(f'<text x="{x}" y="{TOP - 6}" transform="rotate(-60 {x} {TOP - 6})">'
-                    f'{esc(task[:28])}{" (held out)" if task in heldout else ""}</text>')
+        body.append(f'<text x="{x}" y="{top - 6}" transform="rotate(-60 {x} {top - 6})">{esc(label)}</text>')
     for j, variant in enumerate(order):
-        y = TOP + j * CELL
+        y = top + j * CELL
         groups: dict[str, list[tuple[float, float]]] = defaultdict(list)
         for e in by_variant[variant]:
             x = LEFT + col_index[e.task_id] * CELL
@@ -84,7 +89,7 @@ def matrix_svg(data: ReportData) -> str:
                         for cls, cells in sorted(groups.items()))
         body.append(f'<g class="row{" on-path" if variant in on_path else ""}" data-v="{esc(variant)}">'
                     f'<text x="{LEFT - 6}" y="{y + CELL - 3}" text-anchor="end">{esc(variant[:14])}</text>{paths}</g>')
-    y = TOP + CELL * len(order) + 22
+    y = top + CELL * len(order) + 22
     legend = [("r", "resolved"), ("u", "unresolved"), ("p", "pending or running"), ("bg", "not run")]
     x = LEFT
     for cls, label in legend:
@@ -94,11 +99,13 @@ def matrix_svg(data: ReportData) -> str:
     body.append(f'<rect class="c u h" x="{x}" y="{y}" width="{CELL}" height="{CELL}"/>'
                 f'<text x="{x + CELL + 4}" y="{y + 10}">held-out task</text>')
     x += CELL + 90
+    reused = "reused from an earlier run"
     body.append(f'<rect class="c bg" x="{x}" y="{y}" width="{CELL}" height="{CELL}"/>'
                 f'<path class="c reused" d="{_squares([(x + CELL / 2 - 2, y + CELL / 2 - 2)], 4)}"/>'
-                f'<text x="{x + CELL + 4}" y="{y + 10}">reused from an earlier run</text>')
+                f'<text x="{x + CELL + 4}" y="{y + 10}">{reused}</text>')
+    legend_end = x + CELL + 4 + CHAR * len(reused) + 10
     body.append(f'<text x="{LEFT}" y="{y + 34}">rows: variants, best path first (highlighted), then by score; '
                 f'columns: tasks, most often solved first</text>')
-    return document("matrix", max(width, 620), height + 24, "".join(body), STYLE,
+    return document("matrix", max(width, legend_end), height + 24, "".join(body), STYLE,
                     f"task by variant matrix: {len(order)} variants, {len(cols)} tasks",
                     f'data-cell="{CELL}" data-left="{LEFT}" ')

@@ -30,8 +30,8 @@ def _steps_line(frame: Frame, points: list[tuple[float, float]]) -> str:
 def score_svg(data: ReportData) -> str:
     progress = progress_by_step(data.variants)
     last_step = max((p.step for p in progress), default=0)
-    frame = Frame(70, 44, WIDTH - 100, HEIGHT - 100, 0, max(1, last_step), 0.0, 1.0)
-    xticks = [t for t in nice_ticks(0, max(1, last_step), min(10, max(1, last_step))) if t == int(t)]
+    xticks = nice_ticks(0, max(1, last_step), min(10, max(1, last_step)))
+    frame = Frame(70, 44, WIDTH - 100, HEIGHT - 100, 0, xticks[-1], 0.0, 1.0)
     body = [axes(frame, xticks, [0, 0.25, 0.5, 0.75, 1.0], "step", "score (fraction of stage tasks resolved)",
                  xfmt=lambda v: f"{v:.0f}", yfmt=lambda v: f"{v:g}")]
     best = [(p.step, p.best) for p in progress]
@@ -43,18 +43,21 @@ def score_svg(data: ReportData) -> str:
     for v in data.variants:
         if v.status == "admitted" and v.score is not None:
             by_step[v.step].append(v)
+    points, diamonds = [], []  # diamonds first: a point on the same score stays visible on top
     for step, scored in sorted(by_step.items()):
         for i, v in enumerate(scored):
             x = frame.x(step) + (i - (len(scored) - 1) / 2) * min(6.0, 30.0 / len(scored))
-            body.append(f'<circle class="child{" on-path" if v.id in on_path else ""}" data-id="{esc(v.id)}" '
-                        f'cx="{x:.1f}" cy="{frame.y(v.score)}" r="4.5"><title>{esc(v.id)}: score {v.score:.2f} '
-                        f'on stage {v.stage}</title></circle>')
+            points.append(f'<circle class="child{" on-path" if v.id in on_path else ""}" data-id="{esc(v.id)}" '
+                          f'cx="{x:.1f}" cy="{frame.y(v.score)}" r="4.5"><title>{esc(v.id)}: score {v.score:.2f} '
+                          f'on stage {v.stage}</title></circle>')
             if v.heldout_score is not None:
                 hx, hy = x, frame.y(v.heldout_score)
-                body.append(f'<path class="heldout" data-id="{esc(v.id)}" d="M{hx:.1f},{hy - 6}L{hx + 6:.1f},{hy}'
-                            f'L{hx:.1f},{hy + 6}L{hx - 6:.1f},{hy}Z"><title>{esc(v.id)}: held-out score '
-                            f'{v.heldout_score:.2f}</title></path>')
+                diamonds.append(f'<path class="heldout" data-id="{esc(v.id)}" d="M{hx:.1f},{hy - 6}L{hx + 6:.1f},{hy}'
+                                f'L{hx:.1f},{hy + 6}L{hx - 6:.1f},{hy}Z"><title>{esc(v.id)}: held-out score '
+                                f'{v.heldout_score:.2f}</title></path>')
+    body += diamonds + points
     legend = [("best", "line", "best so far"), ("mean", "line", "archive mean"), ("child", "dot", "child"),
+              ("child on-path", "dot", "on the best path"),
               ("heldout", "diamond", "held-out score")]
     x = frame.left
     items = []
@@ -63,6 +66,6 @@ def score_svg(data: ReportData) -> str:
                 f'<circle class="{cls}" cx="{x + 13}" cy="18" r="4.5"/>' if shape == "dot" else
                 f'<path class="{cls}" d="M{x + 13},12L{x + 19},18L{x + 13},24L{x + 7},18Z"/>')
         items.append(f'{mark}<text x="{x + 32}" y="22">{label}</text>')
-        x += 40 + 7 * len(label)
+        x += 36 + 6 * len(label)  # five entries fit the figure's width
     body.append(f'<g class="legend">{"".join(items)}</g>')
     return document("score", WIDTH, HEIGHT, "".join(body), STYLE, "score over steps")

@@ -32,18 +32,16 @@ def score_colour(score: float | None) -> str:
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart)."""
+    """Round tick values covering [lo, hi] (1, 2 or 5 times a power of ten apart): the first at or
+    below lo, the last at or above hi, so a frame spanning them holds every value."""
     if hi <= lo:
         hi = lo + 1.0
     raw = (hi - lo) / max(1, count)
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.floor(lo / step) * step
-    ticks, value = [], first
-    while value <= hi + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
-    return ticks
+    steps = math.ceil((hi - first) / step - 1e-9)
+    return [round(first + i * step, 12) for i in range(steps + 1)]
 
 
 @dataclass(frozen=True)

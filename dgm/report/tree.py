@@ -10,7 +10,7 @@ from dgm.report.data import ReportData
 from dgm.report.svg import document, esc, score_colour, score_legend
 from dgm.run_view import VariantView
 
-X_GAP, Y_GAP, MARGIN, LEGEND_H = 30, 64, 30, 78
+X_GAP, Y_GAP, MARGIN, LEGEND_H = 38, 64, 30, 78  # X_GAP: room for a label like "v150-2"
 BEST = "#d6336c"
 STYLE = (f"#tree .edge{{stroke:#9a9a9a;stroke-width:1.3;fill:none}}#tree .edge.best{{stroke:{BEST};stroke-width:4}}"
          f"#tree .node circle{{stroke:#333;stroke-width:1}}#tree .node.best-path circle{{stroke:{BEST};stroke-width:3.5}}"
