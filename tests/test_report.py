@@ -408,3 +408,27 @@ def test_a_prompt_diff_is_prose_and_a_long_task_id_wraps_in_the_node_panel(tmp_p
     })()""" % child.id, "--window-size=1300,900")
     assert "Reproduce the failing test first." in shown["diff"] and 'class="kw"' not in shown["diff"]
     assert all(shown["panel"][0] <= left and right <= shown["panel"][1] for left, right in shown["cells"])
+
+
+def test_the_best_line_shows_where_it_equals_the_archive_mean(tmp_path, proxy):
+    """A run whose children all score as the seed does: best-so-far and mean are one line. The
+    report once drew the mean over the best and the best vanished; its colour must show along it."""
+    import dataclasses
+
+    from dgm.report import report_data
+    from dgm.report.score import BEST_COLOUR, score_svg
+
+    run = generated_run(tmp_path / "run", 12, seed=5)
+    data = report_data(open_run(run), "t")
+    flat = dataclasses.replace(data, variants=[dataclasses.replace(v, score=0.5) if v.score is not None else v
+                                               for v in data.variants])
+    figure = tmp_path / "score.svg"
+    figure.write_text(score_svg(flat))
+    chromium(figure.as_uri(), proxy, f"--screenshot={tmp_path / 'score.png'}")
+    image = Image.open(tmp_path / "score.png").convert("RGB")
+    line = re.search(r'class="best" d="M([\d.]+),[\d.]+ ([^"]*)"', figure.read_text())
+    assert "V" not in line.group(2)  # one level all along: the mean's
+    length = float(re.findall(r"H([\d.]+)", line.group(2))[-1]) - float(line.group(1))
+    assert length > 300
+    # in the mean's gaps and beside it (drawn as wide as the best, the mean left about a tenth of this)
+    assert _pixels_like(image, BEST_COLOUR, tolerance=40) >= 0.5 * length
