@@ -43,6 +43,23 @@ def test_rust_counts_test_functions_a_feature_does_not_switch_off():
     assert TOOLCHAINS["rust"].declared({"tests/x.rs": RUST}) == 3
 
 
+def test_rust_counts_by_its_syntax_tree_a_module_switched_off_from_inside_and_tricky_literals():
+    tests = {"tests/y.rs": """mod on {
+    #[test]
+    fn raw() { let _ = r#"}}" #[test] fn fake() {}"#; let _ = '{'; }
+}
+mod off {
+    #![cfg(feature = "extra")]
+    #[test]
+    fn gated() {}
+}
+#[cfg(not(feature = "extra"))]
+#[test]
+fn without_the_feature() { let _: Vec<Vec<u8>> = vec![]; }
+"""}
+    assert TOOLCHAINS["rust"].declared(tests) == 2
+
+
 def test_go_counts_top_level_tests_not_subtests_or_testmain():
     text = """package x
 func TestA(t *testing.T) { t.Run("sub", func(t *testing.T) {}) }
