@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,25 @@ def test_the_image_has_toolchains_new_enough_for_every_reference(suite):
     go, rust, java, node = (tuple(map(int, re.search(pattern, out).groups())) for pattern in (
         r"go(\d+)\.(\d+)", r"rustc (\d+)\.(\d+)", r"javac (\d+)", r"v(\d+)\."))
     assert go >= (1, 21) and rust >= (1, 80) and java >= (17,) and node >= (18,), out
+
+
+def test_the_image_holds_boost_every_locked_crate_vendored_and_the_java_and_javascript_libraries(suite):
+    # what the benchmark's references need beyond the compilers: gigasecond and meetup (C++) include
+    # boost/date_time; Rust stubs and references name crates; Java and JavaScript run without npm or Gradle
+    from benchmarks.polyglot_image import VENDOR
+    from benchmarks.polyglot_toolchains import DEBIAN_BABEL_PRESET, JAVA_CLASSPATH, JUNIT_CONSOLE
+    from sandbox.container import Limits, Sandbox
+
+    locked = tomllib.loads((GENOME / "benchmarks/polyglot_crates/Cargo.lock").read_text())["package"]
+    wanted = [f"{VENDOR}/{p['name']}-{p['version']}/Cargo.toml" for p in locked if p["name"] != "dgm-polyglot-crates"]
+    wanted += ["/usr/include/boost/date_time/gregorian/gregorian.hpp", "/usr/include/boost/date_time/posix_time/posix_time.hpp",
+               JUNIT_CONSOLE, *JAVA_CLASSPATH.split(":"), re.search(r"'(/usr/share/nodejs/[^']+)'", DEBIAN_BABEL_PRESET).group(1)]
+    check = "for f in " + " ".join(wanted) + "; do test -e $f || echo missing $f; done; command -v jest; cat /.cargo/config.toml"
+    with Sandbox(suite.image_for(suite.tasks()[0]), ["bash", "-c", check], run_id="test-polyglot",
+                 limits=Limits(timeout=120)) as box:
+        out = box.run().stdout
+    assert len(wanted) > 20 and "missing" not in out and "/jest" in out, out
+    assert f'directory = "{VENDOR}"' in out  # crates.io is replaced by the vendored directory
 
 
 def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tmp_path):
