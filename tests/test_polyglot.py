@@ -104,6 +104,17 @@ def _grade(suite, instance_id: str, patch: str, log_dir: Path):
     return suite.grade(task, patch, log_dir=log_dir, timeout=400, run_id="test-polyglot")
 
 
+def test_a_solution_may_hold_a_thousand_threads_at_once_as_javas_bank_account_test_does(suite, tmp_path):
+    # the benchmark's Java bank-account test starts 1000 threads; under the sandbox's default 512
+    # the JVM died on a loaded machine ("unable to create native thread") and the gold failed
+    stub = (TREE / "python/exercises/practice/clamp-range/clamp_range.py").read_text()
+    reference = (TREE / "python/exercises/practice/clamp-range/.meta/example.py").read_text()
+    threads = ("import threading\nstarted = [threading.Thread(target=threading.Event().wait, args=(2,)) for _ in range(1000)]\n"
+               "[t.start() for t in started]\n[t.join() for t in started]\n")
+    result = _grade(suite, "polyglot__python__clamp-range", file_diff("clamp_range.py", stub, threads + reference), tmp_path)
+    assert result.resolved, result.reason
+
+
 def test_failure_reasons_say_which_tests_failed_out_of_how_many(suite, tmp_path):
     stub = (TREE / "javascript/exercises/practice/sum-pairs/sum-pairs.js").read_text()
     half = file_diff("sum-pairs.js", stub, "export const sumPairs = () => [];\n")
