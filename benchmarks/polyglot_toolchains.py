@@ -368,7 +368,9 @@ def failure_reason(toolchain: Toolchain, phase: str, exit_code: int, output: str
         return f"tests failed: {tally.failed} of {tally.passed + tally.failed} failed"
     if re.search(r"Test suite failed to run|SyntaxError|ERROR collecting", output):
         return f"compile error: {_first_error(output)}"
-    return f"tests failed (exit {exit_code}){f', {tally.passed} passed' if tally else ''}"
+    if tally is None:  # the runner died before its summary (a crashed JVM, a killed binary)
+        return f"the test run ended before its summary (exit {exit_code}): {_first_error(output)}"
+    return f"tests failed (exit {exit_code}), {tally.passed} passed"
 
 
 def unproven_reason(toolchain: Toolchain, output: str, tests: dict[str, str]) -> str | None:

@@ -6,7 +6,7 @@ the verdict a test run that exited 0 gets when it proves nothing."""
 from __future__ import annotations
 
 from benchmarks.polyglot import read_phases
-from benchmarks.polyglot_toolchains import TOOLCHAINS, Tally, java_classes, unproven_reason
+from benchmarks.polyglot_toolchains import TOOLCHAINS, Tally, failure_reason, java_classes, unproven_reason
 
 RUST = """use x::*;
 #[cfg(feature = "io")]
@@ -151,3 +151,15 @@ def test_only_markers_that_end_with_the_nonce_count():
     assert "2 passed" in runs[1].output and "[dgm] tests ended 0\n" in runs[1].output
     cut = read_phases(f"\n[dgm] build {nonce}\nkilled", nonce)
     assert [(r.phase, r.code) for r in cut] == [("build", None)]
+
+
+def test_a_test_run_that_dies_before_its_summary_says_so_with_its_first_error():
+    java = TOOLCHAINS["java"]
+    died = ('Exception in thread "main" java.lang.OutOfMemoryError: unable to create native thread: possibly out of '
+            "memory or process/resource limits reached\n\tat java.base/java.lang.Thread.start0(Native Method)\n")
+    assert failure_reason(java, "tests", 1, died, 300, ("src/test/java/BankAccountTest.java",)) == (
+        'the test run ended before its summary (exit 1): Exception in thread "main" java.lang.OutOfMemoryError: '
+        "unable to create native thread: possibly out of memory or process/resource limits reached")
+    summary = "[         2 tests successful      ]\n[         0 tests failed          ]\n"
+    assert failure_reason(java, "tests", 2, "[         2 tests found           ]\n" + summary, 300, ()) == (
+        "tests failed (exit 2), 2 passed")
