@@ -34,6 +34,9 @@ HELDOUT_ONE_IN = 5  # about a fifth of the exercises form the held-out split
 # shorter) with a reason saying so, instead of holding a worker until the container is killed.
 TEST_SECONDS = 300
 SETUP_SECONDS = 20  # of the grading's limit, kept for copying in and applying the patch
+# Processes and threads a grading may hold at once: Java's bank-account test starts 1000 threads
+# (the JVM adds its own), which outlive the sandbox's default 512 on a loaded machine.
+GRADE_PIDS = 2048
 # Toolchains offline, their caches and build output on the writable tmpfs (the root is read-only),
 # outside the repository so they never show up in the agent's diff.
 TOOLCHAIN_ENV = {
@@ -206,7 +209,7 @@ cd {repo} && git init -q && printf '%s\\n' {" ".join(map(shlex.quote, IGNORED))}
                                      nonce_file=NONCE_FILE, phases=shlex.quote(json.dumps(planned)),
                                      seconds=seconds, hashes=shlex.quote(json.dumps(hashes)))
         with Sandbox(self.image_for(task), ["bash", "-c", script], run_id=run_id, env=TOOLCHAIN_ENV,
-                     limits=Limits(timeout=timeout)) as box:
+                     limits=Limits(timeout=timeout, pids=GRADE_PIDS)) as box:
             box.put_all([(repo, files), ("/work/task", {"model.patch": patch, "nonce": nonce})])
             result = box.run()
             try:

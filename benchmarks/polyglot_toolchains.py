@@ -15,6 +15,9 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import tree_sitter_rust
+from tree_sitter import Language, Parser
+
 # The jars a Java exercise may use (Debian's junit5 and libassertj-core-java), by the Gradle
 # coordinates its build.gradle names them with, and what else exercises ask for that Debian lacks.
 _JARS = "/usr/share/java/"
@@ -143,44 +146,38 @@ def _cargo_tally(output: str, tests: tuple[str, ...]) -> Tally | None:
     return Tally(passed, failed) if found else None
 
 
-# comments, strings and char literals, whose braces and `#[test]` are not code ('a, a lifetime, is)
-_RUST_NOISE = re.compile(r"//[^\n]*|/\*.*?\*/|b?r(#*)\".*?\"\1|b?\"(?:\\.|[^\"\\])*\"|b?'(?:\\.[^']*|[^\\'])'", re.S)
+_RUST = Language(tree_sitter_rust.language())
 
 
 def _rust_declared(tests: dict[str, str]) -> int:
-    """`#[test]` functions, less those a `#[cfg(feature = ...)]` switches off (on the function or
-    a module around it): aider's `cargo test` enables no feature."""
-    count = 0
-    for text in tests.values():
-        code = _RUST_NOISE.sub(lambda m: " " if m.group(0).startswith("/") else '""', text)
-        gated, attrs, i = [False], [], 0
-        while i < len(code):
-            if code.startswith("#[", i) or code.startswith("#![", i):
-                start = code.index("[", i)
-                depth, j = 0, start
-                while j < len(code):
-                    depth += {"[": 1, "]": -1}.get(code[j], 0)
-                    if depth == 0:
-                        break
-                    j += 1
-                if code[i + 1] == "[":
-                    attrs.append(re.sub(r"\s", "", code[start + 1:j]))
-                i = j + 1
+    """`#[test]` functions, less those a `#[cfg(feature = ...)]` switches off (on the function, on
+    a module around it, or `#![cfg(feature = ...)]` inside one): aider's `cargo test` enables no
+    feature. Parsed by tree-sitter, so a `#[test]` or brace in a comment, string or char literal
+    is not code; tests a macro would generate are not counted (the benchmark has none)."""
+    parser = Parser(_RUST)
+
+    def attribute(node) -> str:  # `#[cfg(feature = "x")]` -> `cfg(feature="x")`
+        return re.sub(r"\s", "", node.text.decode()).removeprefix("#!").removeprefix("#").strip("[]")
+
+    def count(items, gated: bool) -> int:
+        found, attrs = 0, []
+        for item in items.named_children:
+            if item.type in ("line_comment", "block_comment"):
                 continue
-            c = code[i]
-            if c == "{":
-                off = gated[-1] or any(a.startswith("cfg(feature") for a in attrs)
-                count += "test" in attrs and not off
-                gated.append(off)
-                attrs = []
-            elif c == "}":
-                if len(gated) > 1:
-                    gated.pop()
-                attrs = []
-            elif c == ";":
-                attrs = []
-            i += 1
-    return count
+            if item.type == "inner_attribute_item":
+                gated = gated or attribute(item).startswith("cfg(feature")
+            elif item.type == "attribute_item":
+                attrs.append(attribute(item))
+                continue
+            off = gated or any(a.startswith("cfg(feature") for a in attrs)
+            if item.type == "function_item":
+                found += "test" in attrs and not off
+            elif item.type == "mod_item" and item.child_by_field_name("body") is not None:
+                found += count(item.child_by_field_name("body"), off)
+            attrs = []
+        return found
+
+    return sum(count(parser.parse(text.encode()).root_node, False) for text in tests.values())
 
 
 def _catch_tally(output: str, tests: tuple[str, ...]) -> Tally | None:
@@ -371,7 +368,9 @@ def failure_reason(toolchain: Toolchain, phase: str, exit_code: int, output: str
         return f"tests failed: {tally.failed} of {tally.passed + tally.failed} failed"
     if re.search(r"Test suite failed to run|SyntaxError|ERROR collecting", output):
         return f"compile error: {_first_error(output)}"
-    return f"tests failed (exit {exit_code}){f', {tally.passed} passed' if tally else ''}"
+    if tally is None:  # the runner died before its summary (a crashed JVM, a killed binary)
+        return f"the test run ended before its summary (exit {exit_code}): {_first_error(output)}"
+    return f"tests failed (exit {exit_code}), {tally.passed} passed"
 
 
 def unproven_reason(toolchain: Toolchain, output: str, tests: dict[str, str]) -> str | None:

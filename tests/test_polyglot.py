@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,25 @@ def test_the_image_has_toolchains_new_enough_for_every_reference(suite):
     go, rust, java, node = (tuple(map(int, re.search(pattern, out).groups())) for pattern in (
         r"go(\d+)\.(\d+)", r"rustc (\d+)\.(\d+)", r"javac (\d+)", r"v(\d+)\."))
     assert go >= (1, 21) and rust >= (1, 80) and java >= (17,) and node >= (18,), out
+
+
+def test_the_image_holds_boost_every_locked_crate_vendored_and_the_java_and_javascript_libraries(suite):
+    # what the benchmark's references need beyond the compilers: gigasecond and meetup (C++) include
+    # boost/date_time; Rust stubs and references name crates; Java and JavaScript run without npm or Gradle
+    from benchmarks.polyglot_image import VENDOR
+    from benchmarks.polyglot_toolchains import DEBIAN_BABEL_PRESET, JAVA_CLASSPATH, JUNIT_CONSOLE
+    from sandbox.container import Limits, Sandbox
+
+    locked = tomllib.loads((GENOME / "benchmarks/polyglot_crates/Cargo.lock").read_text())["package"]
+    wanted = [f"{VENDOR}/{p['name']}-{p['version']}/Cargo.toml" for p in locked if p["name"] != "dgm-polyglot-crates"]
+    wanted += ["/usr/include/boost/date_time/gregorian/gregorian.hpp", "/usr/include/boost/date_time/posix_time/posix_time.hpp",
+               JUNIT_CONSOLE, *JAVA_CLASSPATH.split(":"), re.search(r"'(/usr/share/nodejs/[^']+)'", DEBIAN_BABEL_PRESET).group(1)]
+    check = "for f in " + " ".join(wanted) + "; do test -e $f || echo missing $f; done; command -v jest; cat /.cargo/config.toml"
+    with Sandbox(suite.image_for(suite.tasks()[0]), ["bash", "-c", check], run_id="test-polyglot",
+                 limits=Limits(timeout=120)) as box:
+        out = box.run().stdout
+    assert len(wanted) > 20 and "missing" not in out and "/jest" in out, out
+    assert f'directory = "{VENDOR}"' in out  # crates.io is replaced by the vendored directory
 
 
 def test_dgm_bench_validate_resolves_every_gold_patch_and_no_empty_one(suite, tmp_path):
@@ -82,6 +102,17 @@ def test_a_solution_that_loops_forever_fails_at_the_test_limit(suite, tmp_path):
 def _grade(suite, instance_id: str, patch: str, log_dir: Path):
     task = next(t for t in suite.tasks() if t.instance_id == instance_id)
     return suite.grade(task, patch, log_dir=log_dir, timeout=400, run_id="test-polyglot")
+
+
+def test_a_solution_may_hold_a_thousand_threads_at_once_as_javas_bank_account_test_does(suite, tmp_path):
+    # the benchmark's Java bank-account test starts 1000 threads; under the sandbox's default 512
+    # the JVM died on a loaded machine ("unable to create native thread") and the gold failed
+    stub = (TREE / "python/exercises/practice/clamp-range/clamp_range.py").read_text()
+    reference = (TREE / "python/exercises/practice/clamp-range/.meta/example.py").read_text()
+    threads = ("import threading\nstarted = [threading.Thread(target=threading.Event().wait, args=(2,)) for _ in range(1000)]\n"
+               "[t.start() for t in started]\n[t.join() for t in started]\n")
+    result = _grade(suite, "polyglot__python__clamp-range", file_diff("clamp_range.py", stub, threads + reference), tmp_path)
+    assert result.resolved, result.reason
 
 
 def test_failure_reasons_say_which_tests_failed_out_of_how_many(suite, tmp_path):

@@ -6,7 +6,7 @@ the verdict a test run that exited 0 gets when it proves nothing."""
 from __future__ import annotations
 
 from benchmarks.polyglot import read_phases
-from benchmarks.polyglot_toolchains import TOOLCHAINS, Tally, java_classes, unproven_reason
+from benchmarks.polyglot_toolchains import TOOLCHAINS, Tally, failure_reason, java_classes, unproven_reason
 
 RUST = """use x::*;
 #[cfg(feature = "io")]
@@ -41,6 +41,23 @@ mod more {
 
 def test_rust_counts_test_functions_a_feature_does_not_switch_off():
     assert TOOLCHAINS["rust"].declared({"tests/x.rs": RUST}) == 3
+
+
+def test_rust_counts_by_its_syntax_tree_a_module_switched_off_from_inside_and_tricky_literals():
+    tests = {"tests/y.rs": """mod on {
+    #[test]
+    fn raw() { let _ = r#"}}" #[test] fn fake() {}"#; let _ = '{'; }
+}
+mod off {
+    #![cfg(feature = "extra")]
+    #[test]
+    fn gated() {}
+}
+#[cfg(not(feature = "extra"))]
+#[test]
+fn without_the_feature() { let _: Vec<Vec<u8>> = vec![]; }
+"""}
+    assert TOOLCHAINS["rust"].declared(tests) == 2
 
 
 def test_go_counts_top_level_tests_not_subtests_or_testmain():
@@ -134,3 +151,15 @@ def test_only_markers_that_end_with_the_nonce_count():
     assert "2 passed" in runs[1].output and "[dgm] tests ended 0\n" in runs[1].output
     cut = read_phases(f"\n[dgm] build {nonce}\nkilled", nonce)
     assert [(r.phase, r.code) for r in cut] == [("build", None)]
+
+
+def test_a_test_run_that_dies_before_its_summary_says_so_with_its_first_error():
+    java = TOOLCHAINS["java"]
+    died = ('Exception in thread "main" java.lang.OutOfMemoryError: unable to create native thread: possibly out of '
+            "memory or process/resource limits reached\n\tat java.base/java.lang.Thread.start0(Native Method)\n")
+    assert failure_reason(java, "tests", 1, died, 300, ("src/test/java/BankAccountTest.java",)) == (
+        'the test run ended before its summary (exit 1): Exception in thread "main" java.lang.OutOfMemoryError: '
+        "unable to create native thread: possibly out of memory or process/resource limits reached")
+    summary = "[         2 tests successful      ]\n[         0 tests failed          ]\n"
+    assert failure_reason(java, "tests", 2, "[         2 tests found           ]\n" + summary, 300, ()) == (
+        "tests failed (exit 2), 2 passed")
