@@ -83,7 +83,8 @@ exit $code
 """
 
 
-def pytest_run(project: Project, ini: str | None, tests: Sequence[str], test_timeout: int) -> tuple[dict[str, str], list[str]]:
+def pytest_run(project: Project, ini: str | None, tests: Sequence[str],
+               test_timeout: int) -> tuple[dict[str, str], list[str]]:
     """The environment (besides RUNNER_ENV) and arguments of pytest run in REPO after
     `patch_script`, reporting on fd REPORT_FD (the container's stdout)."""
     repo_paths = ":".join([REPO] + ([f"{REPO}/{project.pythonpath}"] if project.pythonpath else []))

@@ -36,13 +36,20 @@ job = json.loads(job)
 child = os.fork()
 if child:
     os.setpgid(child, child)
-    def expire(signum, frame):
+    def expire(signum, frame):  # as `timeout -k 5`: TERM, 5 s to end, then the container ends
         os.killpg(child, signal.SIGTERM)
-        time.sleep(5)
+        for _ in range(50):
+            if os.waitpid(child, os.WNOHANG)[0]:
+                break
+            time.sleep(0.1)
         os._exit(124)
     signal.signal(signal.SIGALRM, expire)
     signal.alarm(int(seconds))
     code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    if job.get("trace"):  # a benchmark's (benchmarks/perf/harness.py): the run's end, and its CPU
+        t = os.times()
+        print(f"+{{time.time():.6f}} END\\n0m{{t.children_user:.3f}}s 0m{{t.children_system:.3f}}s",
+              file=sys.stderr, flush=True)
     os._exit(code if code >= 0 else 128 - code)
 os.setpgid(0, 0)
 null = os.open(os.devnull, os.O_RDONLY)
@@ -56,13 +63,7 @@ os.dup2(2, 1)
 os.environ.update(job["env"])
 os.chdir({REPO!r})
 sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py"), *job["args"]]
-if job.get("trace"):  # a benchmark's marks (benchmarks/perf/harness.py), on stderr with the run's output
-    import atexit
-    def end():
-        t = os.times()
-        print(f"+{{time.time():.6f}} END\\n0m{{t.user + t.children_user:.3f}}s 0m{{t.system + t.children_system:.3f}}s",
-              file=sys.stderr, flush=True)
-    atexit.register(end)
+if job.get("trace"):
     print(f"+{{time.time():.6f}} -m pytest", file=sys.stderr, flush=True)
 code = pytest.console_main()
 raise SystemExit(code)

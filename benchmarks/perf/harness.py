@@ -1,6 +1,8 @@
 """Harness overhead per task: where a grading's time goes (phase by phase), grading time minus a
 bare run of the same tests outside Docker, and grading throughput at 1, 2 and 4 workers, beside
 the raw floor measured in the same run: the bare container cycle of `benchmarks.perf.sandbox`.
+The gradings run as a pool worker's do: each in the container its worker started (pytest imported,
+waiting for its go) while the previous grading ran; the first has none and starts its own.
 
 The bare run copies the pristine project tree to a temp dir, applies the task's setup and gold
 patches with git, and runs exactly the graded tests with the host's pytest (so it needs the
@@ -34,18 +36,19 @@ from benchmarks.grader import grade
 from benchmarks.perf.sandbox import container_cycle, percentile, throughput
 from benchmarks.suite import ensure_environment_image, load_suite, pristine_tree
 from benchmarks.tasks import Task
-from sandbox.pool import standby
 from sandbox.image import ensure_sandbox_image
+from sandbox.pool import standby
 
 PHASES = ("create + start (waited for)", "copy in", "go to the script's start", "checkout", "patches",
           "pytest start-up", "tests (report durations)", "exit + collect", "remove",
           "CPU of the grading's processes from the go (user + sys)")
 # Each shell command of the checkout and patches is traced with the time it starts, and the runner
-# (benchmarks/pytest_waiter.py, told by the go's "trace") marks pytest's start and its process's
-# end (same clock as the host's time.time(): one kernel) and prints its CPU time with its
-# children's (the process forked at the go: the imports made before it are not counted), which,
-# unlike wall time, other jobs on the machine do not inflate: under load, Docker's containers share one CPU weight against every
-# host process. Nothing is copied out: the outcomes stream on the container's stdout.
+# (benchmarks/pytest_waiter.py, told by the go's "trace") marks pytest's start and, once that
+# process has ended, the run's end (same clock as the host's time.time(): one kernel), with the
+# CPU time of the process forked at the go and all it ran (not the imports before the go), which,
+# unlike wall time, other jobs on the machine do not inflate: under load, Docker's containers
+# share one CPU weight against every host process. Nothing is copied out: the outcomes stream on
+# the container's stdout.
 TRACE = "PS4='+${EPOCHREALTIME} '; set -x\n"
 TRACE_LINE = re.compile(r"^\++(\d+\.\d+) (.*)$", re.MULTILINE)
 TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$", re.MULTILINE)  # `times`: user, sys
