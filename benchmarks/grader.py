@@ -52,7 +52,7 @@ def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], 
               model_patch: str = "", test_patch: str = "", timeout: float = 600.0,
               run_id: str = "grade") -> TestRun:
     """Run `tests` on the project's pristine tree after the three patches, in a fresh container:
-    in a ContainerPool's worker, the one it started while its previous job ran (with pytest
+    in a ContainerPool's worker, the one it started when its previous job was done (pytest
     already imported), the files copied in before its go."""
     from sandbox.container import Limits
     from sandbox.pool import waiting_sandbox

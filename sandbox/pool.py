@@ -1,5 +1,5 @@
 """Run many sandboxed jobs at once on a fixed number of worker threads, each worker keeping its
-next container created and started while its current job runs."""
+next container created and started once its previous job is done."""
 
 from __future__ import annotations
 
@@ -20,20 +20,28 @@ _worker = threading.local()  # .standby: the Standby of the thread's pool worker
 
 class Standby:
     """One worker's spare: a fresh container for its next job, created and started (its command
-    waiting for its go, see Sandbox's `waits_for_go`) while the current one runs. A spare is
-    handed out once, to a job asking for the same image, command and settings; any other is
-    removed. Never reused: every container it hands out is new and has run nothing."""
+    waiting for its go, see Sandbox's `waits_for_go`) once its job is done, so that it is ready
+    while the worker does the rest of its next job (an agent's run, before the grading). Not
+    while the current grading runs: on a loaded machine the two containers would share Docker's
+    one CPU weight. A spare is handed out once, to a job asking for the same image, command and
+    settings; any other is removed. Never reused: every container it hands out is new and has
+    run nothing."""
 
     def __init__(self) -> None:
         self._next: tuple[tuple, Future[Sandbox]] | None = None
+        self._last: tuple[str, tuple[str, ...], dict[str, Any]] | None = None  # what was last taken
 
     def take(self, image: str, command: Sequence[str], settings: dict[str, Any]) -> Sandbox:
-        key = (image, tuple(command), repr(sorted(settings.items())))
-        box = self._claim(key)
+        self._last = (image, tuple(command), settings)
+        box = self._claim(_key(*self._last))
         if box is None:  # the first job, or another kind of job: made and started now
             box = Sandbox(image, command, waits_for_go=True, **settings)
-        self._next = (key, _prepare(image, command, settings))
         return box
+
+    def refill(self) -> None:
+        """Start a spare like the container last taken, unless one is there or none was taken."""
+        if self._last is not None and self._next is None:
+            self._next = (_key(*self._last), _prepare(*self._last))
 
     def wait(self) -> None:
         """Return once the spare is ready (or failed): for a benchmark that measures a quiet machine."""
@@ -61,6 +69,10 @@ class Standby:
         return None
 
 
+def _key(image: str, command: Sequence[str], settings: dict[str, Any]) -> tuple:
+    return image, tuple(command), repr(sorted(settings.items()))
+
+
 def _prepare(image: str, command: Sequence[str], settings: dict[str, Any]) -> Future[Sandbox]:
     """A container created and started on a thread of its own."""
     future: Future[Sandbox] = Future()
@@ -85,7 +97,7 @@ def _prepare(image: str, command: Sequence[str], settings: dict[str, Any]) -> Fu
 
 def waiting_sandbox(image: str, command: Sequence[str], **settings: Any) -> Sandbox:
     """A fresh Sandbox(image, command, waits_for_go=True, **settings): in a ContainerPool's worker
-    (or a `standby` scope) the one its worker started ahead, and another is started for the next."""
+    (or a `standby` scope) the one its worker started when its previous job was done."""
     standby: Standby | None = getattr(_worker, "standby", None)
     if standby is None:
         return Sandbox(image, command, waits_for_go=True, **settings)
@@ -94,7 +106,8 @@ def waiting_sandbox(image: str, command: Sequence[str], **settings: Any) -> Sand
 
 @contextmanager
 def standby() -> Iterator[Standby]:
-    """This thread keeps a spare, as each worker of a ContainerPool does; it is removed on the way out."""
+    """This thread keeps a spare, as each worker of a ContainerPool does (`refill` it after each
+    job); it is removed on the way out."""
     spare = _worker.standby = Standby()
     try:
         yield spare
@@ -105,7 +118,8 @@ def standby() -> Iterator[Standby]:
 
 class ContainerPool:
     """At most `workers` jobs in flight; each job typically runs one or more Sandboxes. Each
-    worker keeps a spare (`waiting_sandbox`), removed when `map_unordered` ends, however it ends.
+    worker refills its spare (`waiting_sandbox`) after each job; spares are removed when
+    `map_unordered` ends, however it ends.
 
     On Ctrl-C the pending jobs are cancelled and every live container is removed at once, so
     the running jobs end quickly instead of waiting out their time limits.
@@ -120,19 +134,26 @@ class ContainerPool:
         """Yield (item, result) as jobs finish; a job that raised yields its exception instead."""
         pending = iter(items)
         spares: list[Standby] = []
-        lock = threading.Lock()
+        lock, stopping = threading.Lock(), threading.Event()
 
         def start_worker() -> None:
             with lock:
                 spares.append(Standby())
                 _worker.standby = spares[-1]
 
+        def job(item: T) -> R:
+            try:
+                return fn(item)
+            finally:
+                if not stopping.is_set():  # (the last job of each worker leaves one unused)
+                    _worker.standby.refill()
+
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="sandbox", initializer=start_worker) as executor:
                 running: dict[Future, T] = {}
                 try:
                     for item in pending:
-                        running[executor.submit(fn, item)] = item
+                        running[executor.submit(job, item)] = item
                         if len(running) >= self.workers:
                             break
                     while running:
@@ -142,9 +163,10 @@ class ContainerPool:
                             error = future.exception()
                             yield item, (error if error is not None else future.result())
                             for nxt in pending:
-                                running[executor.submit(fn, nxt)] = nxt
+                                running[executor.submit(job, nxt)] = nxt
                                 break
                 except BaseException:
+                    stopping.set()
                     for future in running:
                         future.cancel()
                     remove_all()

@@ -60,7 +60,7 @@ def test_pool_size_must_be_positive():
         ContainerPool(0)
 
 
-# --- spares: each worker's next container, started while its current job runs ------------------
+# --- spares: each worker's next container, started once its previous job is done --------------
 
 def _run_containers(run_id: str) -> list:
     return docker_client().containers.list(all=True, filters={"label": f"{RUN_LABEL}={run_id}"}, ignore_removed=True)

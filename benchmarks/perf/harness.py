@@ -2,7 +2,7 @@
 bare run of the same tests outside Docker, and grading throughput at 1, 2 and 4 workers, beside
 the raw floor measured in the same run: the bare container cycle of `benchmarks.perf.sandbox`.
 The gradings run as a pool worker's do: each in the container its worker started (pytest imported,
-waiting for its go) while the previous grading ran; the first has none and starts its own.
+waiting for its go) after the previous grading; the first has none and starts its own.
 
 The bare run copies the pristine project tree to a temp dir, applies the task's setup and gold
 patches with git, and runs exactly the graded tests with the host's pytest (so it needs the
@@ -172,8 +172,8 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     container_cycle(sandbox_image)  # warm the image and the client's connection pool
     # Interleaved, so the machine's changing load weighs on grading and floor alike. The gradings
-    # run as a pool's worker does, each in the container started while the previous one ran; the
-    # bare run and the floor are measured once that container is ready, not beside its start.
+    # run as a pool's worker does, each in the container started once the previous one was done;
+    # the bare run and the floor are measured once that container is ready, not beside its start.
     floor, grade_times, bare_times = [], [], []
     sandbox.pool.Sandbox, sandbox.pool.waiting_sandbox = TimedSandbox, timed_waiting_sandbox
     try:
@@ -183,6 +183,7 @@ def main() -> None:
                     floor.append(container_cycle(sandbox_image))
                 if i < len(tasks):
                     grade_times.append(graded(tasks[i]))
+                    spare.refill()
                     spare.wait()
                     bare_times.append(bare_run(tasks[i], suite))
     finally:
