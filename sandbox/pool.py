@@ -34,7 +34,7 @@ class Standby:
     def take(self, image: str, command: Sequence[str], settings: dict[str, Any]) -> Sandbox:
         self._last = (image, tuple(command), settings)
         box = self._claim(_key(*self._last))
-        if box is None:  # the first job, or another kind of job: made and started now
+        if box is None:  # the first job, or another kind of job: made now, started at its run
             box = Sandbox(image, command, waits_for_go=True, **settings)
         return box
 
