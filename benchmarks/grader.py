@@ -19,7 +19,9 @@ from pathlib import Path
 from benchmarks.checkout import SETUP_FAILED
 from benchmarks.helper_modules import helper_modules
 from benchmarks.patches import WHOLE_PATCH, drop_test_changes, patch_paths
-from benchmarks.pytest_runner import APPLY_LOG_END, KEY_FILE, REPORT_CAP, config_file, new_key, read_report, test_script
+from benchmarks.pytest_runner import (APPLY_LOG_END, KEY_FILE, REPORT_CAP, RUNNER_ENV, config_file, new_key,
+                                      patch_script, pytest_run, read_report)
+from benchmarks.pytest_waiter import COMMAND, go
 from benchmarks.suite import Project, Suite, pristine_tree
 from benchmarks.tasks import Task
 from dgm.errors import DgmError
@@ -49,17 +51,21 @@ class TestRun:
 def run_tests(suite: Suite, image: str, project: Project, tests: Sequence[str], *, setup_patch: str,
               model_patch: str = "", test_patch: str = "", timeout: float = 600.0,
               run_id: str = "grade") -> TestRun:
-    """Run `tests` on the project's pristine tree after the three patches, in a fresh container."""
-    from sandbox.container import Limits, Sandbox
+    """Run `tests` on the project's pristine tree after the three patches, in a fresh container:
+    in a ContainerPool's worker, the one it started when its previous job was done (pytest
+    already imported), the files copied in before its go."""
+    from sandbox.container import Limits
+    from sandbox.pool import waiting_sandbox
 
     started, key = time.monotonic(), new_key()
     files = {"setup.patch": setup_patch, "model.patch": model_patch, "test.patch": test_patch,
              KEY_FILE.rsplit("/", 1)[1]: key}
-    script = test_script(project, config_file(pristine_tree(project)), tests, suite.test_timeout)
-    with Sandbox(image, ["bash", "-c", script], run_id=run_id,
-                 limits=Limits(timeout=timeout, output_cap=REPORT_CAP)) as box:
+    ini = config_file(pristine_tree(project))
+    env, args = pytest_run(project, ini, tests, suite.test_timeout)
+    with waiting_sandbox(image, COMMAND, run_id=run_id, env=RUNNER_ENV,
+                         limits=Limits(timeout=timeout, output_cap=REPORT_CAP)) as box:
         box.put("/work/task", files)
-        result = box.run()
+        result = box.run(go(patch_script(project, ini), env, args))
     report = read_report(result.stdout, key)
     apply_log, ended, _ = result.stderr.partition(APPLY_LOG_END + "\n")
     return TestRun(result.reason, result.exit_code, report.outcomes, report.messages, result.stderr,

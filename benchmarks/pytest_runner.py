@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shlex
 import tomllib
 from collections.abc import Sequence
 from configparser import ConfigParser, Error as ConfigError
@@ -67,24 +66,32 @@ def config_file(tree: Path) -> str | None:
     return None
 
 
-def test_script(project: Project, ini: str | None, tests: Sequence[str], test_timeout: int) -> str:
+# The runner's environment from its start (benchmarks/pytest_waiter.py), before any graded code.
+RUNNER_ENV = {"PYTHONPATH": "/opt/grading", "PYTHONNOUSERSITE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def patch_script(project: Project, ini: str | None) -> str:
     """Shell: the task's base, the model and test patches (exits 91/92 when one does not apply),
-    the pristine pytest configuration, then pytest reporting on fd 3 (the container's stdout)."""
-    repo_paths = ":".join([REPO] + ([f"{REPO}/{project.pythonpath}"] if project.pythonpath else []))
+    the pristine pytest configuration, the apply log on stderr."""
     restore = f"cp -f {tree_dir(project)}/{ini} {REPO}/{ini}\n" if ini else ""
-    env = (f"DGM_REPORT_KEY_FILE={KEY_FILE} DGM_REPORT_FD={REPORT_FD} DGM_REPO_PATHS={repo_paths} "
-           "PYTHONPATH=/opt/grading PYTHONNOUSERSITE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1")
-    config = f"{REPO}/{ini}" if ini else OWN_INI
     return f"""set -u
 {checkout_script(project)}patches() {{ apply /work/task/model.patch || return 91
 {restore}apply /work/task/test.patch || return 92; }}
 patches; code=$?
 cat /work/out/apply.log >&2; echo "{APPLY_LOG_END}" >&2
-[ $code -eq 0 ] || exit $code
-exec {REPORT_FD}>&1 1>&2
-{env} python -P -s -m pytest -c {config} --rootdir={REPO} -p pytest_timeout -p dgm_report \\
-  -p no:cacheprovider -o addopts="" -q --timeout={test_timeout} {" ".join(shlex.quote(t) for t in tests)}
+exit $code
 """
+
+
+def pytest_run(project: Project, ini: str | None, tests: Sequence[str],
+               test_timeout: int) -> tuple[dict[str, str], list[str]]:
+    """The environment (besides RUNNER_ENV) and arguments of pytest run in REPO after
+    `patch_script`, reporting on fd REPORT_FD (the container's stdout)."""
+    repo_paths = ":".join([REPO] + ([f"{REPO}/{project.pythonpath}"] if project.pythonpath else []))
+    env = {"DGM_REPORT_KEY_FILE": KEY_FILE, "DGM_REPORT_FD": str(REPORT_FD), "DGM_REPO_PATHS": repo_paths}
+    config = f"{REPO}/{ini}" if ini else OWN_INI
+    return env, ["-c", config, f"--rootdir={REPO}", "-p", "pytest_timeout", "-p", "dgm_report",
+                 "-p", "no:cacheprovider", "-o", "addopts=", "-q", f"--timeout={test_timeout}", *tests]
 
 
 def new_key() -> str:

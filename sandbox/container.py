@@ -194,12 +194,18 @@ class Sandbox:
     opts in (tests that need the internet), as the code in the container can then reach out.
     `own_deadline`: off only for a check of whether the image has coreutils' `timeout` at all
     (the SWE-bench preflight); the owner's watchdog still kills the container at its limit.
+    `waits_for_go`: the command may be started ahead of need (`start_waiting`) and waits for one
+    line on its stdin, `run`'s go: "SECONDS JOB", SECONDS being the container's own deadline
+    counted from the go, which the command enforces on itself (it is not wrapped in `timeout`,
+    which would count from the start); an empty stdin (its owner gone) must end it. Files put in
+    before the go are there when it reads the go. See benchmarks/pytest_waiter.py.
     """
 
     def __init__(self, image: str, command: Sequence[str], *, limits: Limits = Limits(),
                  run_id: str = "adhoc", env: Mapping[str, str] = {}, workdir: str = WORKDIR,
                  mounts: Sequence[Mount] = (), volumes: Sequence[str] = (),
-                 shared: Mapping[str, str] = {}, network: bool = False, own_deadline: bool = True) -> None:
+                 shared: Mapping[str, str] = {}, network: bool = False, own_deadline: bool = True,
+                 waits_for_go: bool = False) -> None:
         import docker.errors
         from docker.types import LogConfig, Ulimit
         from docker.types import Mount as DockerMount
@@ -212,16 +218,21 @@ class Sandbox:
         self._measured = (*self._volumes, *(path for path in shared if path != "/tmp"))  # by the disk cap
         self._shared = bool(shared)
         self._started = False
+        self._waits_for_go = waits_for_go
+        self._stream = self._stdin = None  # a started waiting container's output and stdin
         client = docker_client()
         # The container's own deadline: should its owner die, it still stops (timeout is the
         # child of docker's init; when timeout ends, so does every process of the container).
-        deadline = ["timeout", "-k", "5", f"{limits.timeout + SELF_DEADLINE_GRACE:.0f}"] if own_deadline else []
+        deadline = ["timeout", "-k", "5", f"{self.self_deadline}"] if own_deadline and not waits_for_go else []
         try:
             self._container = client.containers.create(
                 image, [*deadline, *command],
                 user=f"{UID}:{GID}", working_dir=workdir, environment=dict(env),
                 labels={LABEL: "1", RUN_LABEL: run_id, OWNER_LABEL: owner_id()},
                 network_mode="bridge" if network else "none", read_only=True, init=True,
+                # stdin closes when the one attached writer goes, the go's or a dead owner's
+                # (docker-py sets StdinOnce with stdin_open)
+                stdin_open=waits_for_go,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"],
                 mem_limit=limits.memory_bytes, memswap_limit=limits.memory_bytes,
                 nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
@@ -248,6 +259,11 @@ class Sandbox:
     def name(self) -> str:
         return self._container.name
 
+    @property
+    def self_deadline(self) -> int:
+        """Seconds after which the container stops itself: its owner's kill comes first."""
+        return round(self.limits.timeout + SELF_DEADLINE_GRACE)
+
     def __enter__(self) -> Sandbox:
         return self
 
@@ -257,6 +273,8 @@ class Sandbox:
     def close(self) -> None:
         """Remove the container: in the background, unless it mounts shared named volumes, which
         their owner removes right after (a volume in use cannot be removed)."""
+        if self._stdin is not None and not self._started:  # started ahead, never given its go
+            self._send_go(b"")
         if self._shared:
             _remove(self._container)
         else:
@@ -278,22 +296,38 @@ class Sandbox:
             with _daemon_answers(f"copying files into container {self.name}"):
                 self._container.put_archive(WORKDIR, buf)
 
-    def run(self) -> RunResult:
-        """Start the command, wait for it (killing it at the time limit or the disk cap), return
-        what it did."""
-        with _daemon_answers(f"running container {self.name}"):
-            return self._run()
+    def start_waiting(self) -> None:
+        """Start a `waits_for_go` command ahead of need: it runs up to where it waits for `run`'s go."""
+        if not self._waits_for_go or self._stream is not None:
+            raise SandboxError("only a sandbox made with waits_for_go starts before its run, and once")
+        with _daemon_answers(f"starting container {self.name}"):
+            # Attached before the start, as `docker run` does: a command that ends at once cannot
+            # finish before its output is being read (attaching later lost it now and then).
+            self._stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+            self._stdin = self._container.client.api.attach_socket(self._container.id, {"stdin": 1, "stream": 1})
+            self._container.start()
 
-    def _run(self) -> RunResult:
+    def run(self, go: str = "") -> RunResult:
+        """Start the command (or, started ahead, send it its go), wait for it (killing it at the
+        time limit or the disk cap), return what it did. The time limit counts from here."""
+        with _daemon_answers(f"running container {self.name}"):
+            return self._run(go)
+
+    def _run(self, go: str) -> RunResult:
         if self._started:
             raise SandboxError("a sandbox runs its command once; create another for a second run")
         self._started = True
         collector = _CappedCollector(self.limits.output_cap, self.limits.output_tail)
-        # Attached before the start, as `docker run` does: a command that ends at once cannot
-        # finish before its output is being read (attaching later lost it now and then).
-        stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
-        started = time.monotonic()
-        self._container.start()
+        if self._waits_for_go:
+            if self._stream is None:
+                self.start_waiting()
+            stream = self._stream
+            started = time.monotonic()
+            self._send_go(f"{self.self_deadline} {go}\n".encode())
+        else:
+            stream = self._container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+            started = time.monotonic()
+            self._container.start()
         reader = threading.Thread(target=self._collect, args=(stream, collector), daemon=True)
         reader.start()
         status, killed_for = self._wait(started)
@@ -312,6 +346,18 @@ class Sandbox:
             stdout=stdout, stderr=stderr, duration=duration, reason=reason,
             stdout_truncated=out_cut, stderr_truncated=err_cut,
         )
+
+    def _send_go(self, line: bytes) -> None:
+        """Write the go line on the command's stdin and close it (stdin_once: the command reads
+        end-of-file next). A command that already ended has nothing to read it: its exit says why."""
+        sock = getattr(self._stdin, "_sock", self._stdin)  # docker-py hands a SocketIO over the socket
+        try:
+            sock.sendall(line)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+            self._stdin.close()
 
     def _wait(self, started: float) -> tuple[dict, EndReason | None]:
         """The container's exit status, and why it was killed (None: it ended by itself)."""

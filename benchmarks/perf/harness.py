@@ -1,6 +1,8 @@
 """Harness overhead per task: where a grading's time goes (phase by phase), grading time minus a
 bare run of the same tests outside Docker, and grading throughput at 1, 2 and 4 workers, beside
 the raw floor measured in the same run: the bare container cycle of `benchmarks.perf.sandbox`.
+The gradings run as a pool worker's do: each in the container its worker started (pytest imported,
+waiting for its go) after the previous grading; the first has none and starts its own.
 
 The bare run copies the pristine project tree to a temp dir, applies the task's setup and gold
 patches with git, and runs exactly the graded tests with the host's pytest (so it needs the
@@ -29,34 +31,35 @@ from rich.console import Console
 from rich.table import Table
 
 import sandbox.container
+import sandbox.pool
 from benchmarks.grader import grade
 from benchmarks.perf.sandbox import container_cycle, percentile, throughput
 from benchmarks.suite import ensure_environment_image, load_suite, pristine_tree
 from benchmarks.tasks import Task
 from sandbox.image import ensure_sandbox_image
+from sandbox.pool import standby
 
-PHASES = ("create", "copy in", "start", "checkout", "patches", "pytest start-up", "tests (report durations)",
-          "exit + collect", "remove", "CPU of the script's processes (user + sys)")
-# Each shell command the grading script runs is traced with the time it starts; the exit trap
-# marks the script's end (same clock as the host's time.time(): one kernel) and prints the CPU
-# time of the script's processes, which, unlike wall time, other jobs on the machine do not
-# inflate: under load, Docker's containers share one CPU weight against every host process.
-# Nothing is copied out: the outcomes stream on the container's stdout as the tests run.
-TRACE = "PS4='+${EPOCHREALTIME} '; trap 'echo \"+${EPOCHREALTIME} END\" >&2; times >&2' EXIT; set -x\n"
+PHASES = ("create + start (waited for)", "copy in", "go to the script's start", "checkout", "patches",
+          "pytest start-up", "tests (report durations)", "exit + collect", "remove",
+          "CPU of the grading's processes from the go (user + sys)")
+# Each shell command of the checkout and patches is traced with the time it starts, and the runner
+# (benchmarks/pytest_waiter.py, told by the go's "trace") marks pytest's start and, once that
+# process has ended, the run's end (same clock as the host's time.time(): one kernel), with the
+# CPU time of the process forked at the go and all it ran (not the imports before the go), which,
+# unlike wall time, other jobs on the machine do not inflate: under load, Docker's containers
+# share one CPU weight against every host process. Nothing is copied out: the outcomes stream on
+# the container's stdout.
+TRACE = "PS4='+${EPOCHREALTIME} '; set -x\n"
 TRACE_LINE = re.compile(r"^\++(\d+\.\d+) (.*)$", re.MULTILINE)
 TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$", re.MULTILINE)  # `times`: user, sys
 
 
 class TimedSandbox(sandbox.container.Sandbox):
-    """The grader's Sandbox with each host-side step timed and the script traced."""
+    """The grader's Sandbox with each host-side step on a grading's path timed and its run traced."""
 
     def __init__(self, image, command, **kwargs):
-        started = time.time()
-        if list(command[:2]) == ["bash", "-c"]:
-            command = ["bash", "-c", TRACE + command[2]]
         super().__init__(image, command, **kwargs)
-        self.phases = defaultdict(float, create=time.time() - started)
-        _timings.append(self.phases)
+        self.phases = defaultdict(float)
 
     def _timed(self, phase, fn, *args):
         started = time.time()
@@ -68,29 +71,43 @@ class TimedSandbox(sandbox.container.Sandbox):
     def put_all(self, items):  # `put` copies through it too
         return self._timed("copy in", super().put_all, items)
 
-    def run(self):
+    def run(self, go=""):
+        job = json.loads(go)
+        job["script"], job["trace"] = TRACE + job["script"], True
+        _timings.append(self.phases)
         started = time.time()
-        result = self._timed("run", super().run)
+        result = self._timed("run", super().run, json.dumps(job))
         ended = started + self.phases["run"]
         marks = TRACE_LINE.findall(result.stderr)
         first, setup, pytest, end = (_mark(marks, text) for text in ("", "apply /work/task/setup.patch",
                                                                       "-m pytest", "END"))
         self.phases["tests (report durations)"] = sum(_durations(result.stdout))
         if first and setup and pytest and end:
-            self.phases["start"] = first - started
+            self.phases["go to the script's start"] = first - started
             self.phases["checkout"] = setup - first
             self.phases["patches"] = pytest - setup
             self.phases["pytest start-up"] = end - pytest - self.phases["tests (report durations)"]
             self.phases["exit + collect"] = ended - end
             self.phases["script"] = end - first
         times = TIMES.findall(result.stderr)
-        if times:  # the second line: the script's child processes
+        if times:
             minutes_user, user, minutes_sys, sys_ = times[-1]
             self.phases[PHASES[-1]] = 60 * int(minutes_user) + float(user) + 60 * int(minutes_sys) + float(sys_)
         return result
 
     def close(self):
         self._timed("remove", super().close)
+
+
+def timed_waiting_sandbox(image, command, **settings):
+    """sandbox.pool's, timing what the grading waits for: its spare, or a container made now."""
+    started = time.time()
+    box = _waiting_sandbox(image, command, **settings)
+    box.phases[PHASES[0]] = time.time() - started
+    return box
+
+
+_waiting_sandbox = sandbox.pool.waiting_sandbox
 
 
 def _mark(marks: list[tuple[str, str]], text: str) -> float | None:
@@ -154,18 +171,23 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     container_cycle(sandbox_image)  # warm the image and the client's connection pool
-    # Interleaved, so the machine's changing load weighs on grading and floor alike.
+    # Interleaved, so the machine's changing load weighs on grading and floor alike. The gradings
+    # run as a pool's worker does, each in the container started once the previous one was done;
+    # the bare run and the floor are measured once that container is ready, not beside its start.
     floor, grade_times, bare_times = [], [], []
-    sandbox.container.Sandbox = TimedSandbox
+    sandbox.pool.Sandbox, sandbox.pool.waiting_sandbox = TimedSandbox, timed_waiting_sandbox
     try:
-        for i in range(max(args.cycles, len(tasks))):
-            if i < args.cycles:
-                floor.append(container_cycle(sandbox_image))
-            if i < len(tasks):
-                grade_times.append(graded(tasks[i]))
-                bare_times.append(bare_run(tasks[i], suite))
+        with standby() as spare:
+            for i in range(max(args.cycles, len(tasks))):
+                if i < args.cycles:
+                    floor.append(container_cycle(sandbox_image))
+                if i < len(tasks):
+                    grade_times.append(graded(tasks[i]))
+                    spare.refill()
+                    spare.wait()
+                    bare_times.append(bare_run(tasks[i], suite))
     finally:
-        sandbox.container.Sandbox = TimedSandbox.__mro__[1]
+        sandbox.pool.Sandbox, sandbox.pool.waiting_sandbox = sandbox.container.Sandbox, _waiting_sandbox
     phases = [{p: timing.get(p, float("nan")) for p in PHASES} for timing in _timings]
     overheads = [g - b for g, b in zip(grade_times, bare_times)]
     rates, floor_rates = {}, {}
@@ -192,9 +214,6 @@ def main() -> None:
         values = [p[phase] for p in phases]
         breakdown.add_row(phase, f"{statistics.median(values):.3f}", f"{percentile(values, 0.95):.3f}")
     console.print(breakdown)
-    waits = [p["script"] / p[PHASES[-1]] for p in _timings if p.get("script") and p.get(PHASES[-1])]
-    if waits:  # near 1 on an idle machine; under load, mostly the container waiting for a CPU
-        console.print(f"the script's wall time per CPU second: p50 {statistics.median(waits):.1f}")
     rate_table = Table(title="throughput (tasks/s)")
     rate_table.add_column("path")
     for workers in rates:
