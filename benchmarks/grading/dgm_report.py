@@ -106,12 +106,20 @@ def _start():
     manager, trusted, started_with, items = [], {}, [], {}
 
     conftests = set()  # files of the conftests pytest loaded: the project's own, never the patch's
+    # the code that started pytest (`python -m`'s, or the grading container's waiting process from
+    # the command line, "<string>"), known by identity: graded code can name a file anything
+    starters = set()
+    frame = sys._getframe(1)
+    while frame is not None:
+        starters.add(frame.f_code)
+        frame = frame.f_back
 
     def graded_code_on_stack():
         frame = sys._getframe(2)
         while frame is not None:
             name = frame.f_code.co_filename
-            if not (name.startswith(runner_code) or name.startswith("<frozen ") or name in conftests):
+            if not (name.startswith(runner_code) or name.startswith("<frozen ") or name in conftests
+                    or frame.f_code in starters):
                 return True
             frame = frame.f_back
         return False
