@@ -25,7 +25,7 @@ from benchmarks.pytest_runner import REPO, REPORT_FD
 
 WAITER = f"""
 import json, os, signal, subprocess, sys, time
-import pytest, pytest_timeout, _pytest.config
+import pytest, _pytest.config
 for name in (*_pytest.config.essential_plugins, *_pytest.config.default_plugins):
     __import__("_pytest." + name)
 line = sys.stdin.buffer.readline().decode()
@@ -65,7 +65,8 @@ os.chdir({REPO!r})
 sys.argv = [os.path.join(os.path.dirname(pytest.__file__), "__main__.py"), *job["args"]]
 if job.get("trace"):
     print(f"+{{time.time():.6f}} -m pytest", file=sys.stderr, flush=True)
-code = pytest.console_main()
+code = pytest.main(job["args"])
+sys.stdout.flush()
 raise SystemExit(code)
 """
 

@@ -131,3 +131,12 @@ def test_a_plugin_the_projects_conftest_registers_is_trusted_one_library_code_re
     library = _report_plugin_run(pyfix_image, {"conftest.py": "import pkg\n",
                                               "pkg/__init__.py": "def f():\n    return 1\n" + REGISTERING_LIBRARY})
     assert "plugin helper registered by the repository's code" in library.void
+
+
+def test_gold_resolves_where_the_projects_own_config_turns_warnings_into_errors(pyfix, pyfix_image, tmp_path):
+    """toolz and isodate run pytest with `filterwarnings = error`: a plugin the grading container
+    imported ahead of its go ("already imported, cannot be rewritten") once stopped their runs."""
+    for repo in ("toolz", "isodate"):
+        task = next(t for t in pyfix.tasks() if t.repo == repo)
+        result = grade(task, task.patch, pyfix, pyfix_image, log_dir=tmp_path / repo)
+        assert result.resolved, (repo, result.reason)
