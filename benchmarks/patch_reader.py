@@ -92,20 +92,23 @@ def _canon_mode(mode: int) -> int:
     return kind if kind in (SYMLINK, DIRECTORY) else GITLINK
 
 
+# the C escapes git uses in a quoted name (any other byte outside printable ASCII: three octal digits)
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
 def _unquote(text: str) -> str | None:
     """A C-quoted name as git writes it ("a/sp\\303\\251ce"), or None if `text` is not one."""
     if not text.startswith('"'):
         return None
-    out, i, escapes = bytearray(), 1, {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13,
-                                       '"': 34, "\\": 92}
+    out, i = bytearray(), 1
     while i < len(text):
         c = text[i]
         if c == '"':
             return out.decode("utf-8", errors="surrogateescape")
         if c == "\\":
             nxt = text[i + 1:i + 2]
-            if nxt in escapes:
-                out.append(escapes[nxt])
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
                 i += 2
                 continue
             if re.match(r"[0-3][0-7]{2}", text[i + 1:i + 4]):
@@ -399,7 +402,7 @@ def _quote(name: str) -> str:
     data = name.encode("utf-8", errors="surrogateescape")
     if all(0x20 < b < 0x7f and b not in b'"\\' for b in data):
         return name
-    escapes = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+    escapes = {byte: letter for letter, byte in _ESCAPES.items()}
     return '"' + "".join(f"\\{escapes[b]}" if b in escapes else chr(b) if 0x20 <= b < 0x7f else f"\\{b:03o}"
                          for b in data) + '"'
 
