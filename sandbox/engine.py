@@ -70,10 +70,8 @@ def reap_orphans(client: docker.DockerClient) -> list[str]:
         if not _owner_alive((volume.attrs.get("Labels") or {}).get(OWNER_LABEL, "")):
             try:
                 volume.remove(force=True)
-            except docker.errors.APIError:  # in use, or another process swept it first
-                continue
-            except requests.exceptions.ReadTimeout:
-                continue
+            except (docker.errors.APIError, requests.exceptions.ReadTimeout):
+                continue  # in use, another process swept it first, or a daemon too loaded to answer
             reaped.append(volume.name)
     return reaped
 
