@@ -576,15 +576,23 @@ class Engine:
         return args + (["--context-window", str(window)] if window else [])
 
 
+def refuse_used_run_dir(path: Path) -> None:
+    """A new run may start only in an absent or empty directory (one holding just its lock:
+    `dgm run` takes the lock before it writes anything)."""
+    from archive.db import LOCK_FILE
+
+    if path.exists() and (not path.is_dir() or any(p.name != LOCK_FILE for p in path.iterdir())):
+        raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
+
+
 def new_run(path: Path, config: Config, seed_source: Path) -> RunDir:
     """A run directory: the resolved config, a genome repository whose root is the seed, and a
     database holding the seed, committed and ready for validation."""
-    from archive.db import LOCK_FILE, RunDB
+    from archive.db import RunDB
     from archive.genome_repo import GenomeRepo
     from dgm.config import to_toml
 
-    if path.exists() and any(p.name != LOCK_FILE for p in path.iterdir()):  # `dgm run` locks it first
-        raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
+    refuse_used_run_dir(path)
     path.mkdir(parents=True, exist_ok=True)
     run = RunDir(path)
     run.config_path.write_text(to_toml(config))

@@ -48,14 +48,12 @@ def run(config_file: Path = ConfigOption, overrides: list[str] = SetOption,
                                       "evaluation cache (sets evaluation.cache = false)")) -> None:
     """Start an evolution run (no model configured: repair policy and genetic improvement)."""
     from archive.db import LOCK_FILE, RunLock
-    from dgm.engine import Engine, new_run
+    from dgm.engine import Engine, new_run, refuse_used_run_dir
 
     chosen = _config(config_file, [*overrides, *(["evaluation.cache=false"] if no_cache else [])])
     _check_prices(chosen)
     path = run_dir or Path(chosen.run.runs_dir) / time.strftime("%Y%m%d-%H%M%S")
-    if path.exists() and (not path.is_dir() or any(p.name != LOCK_FILE for p in path.iterdir())):
-        # refused before the lock, so no run.lock is left in a directory that is not a run
-        raise DgmError(f"{path} already exists and is not empty: resume it with `dgm resume {path}` or pick another")
+    refuse_used_run_dir(path)  # before the lock, so no run.lock is left in a directory that is not a run
     existed = path.exists()
     path.mkdir(parents=True, exist_ok=True)
     # Locked before anything is written: a second `dgm run` starting on this directory at the same
