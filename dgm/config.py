@@ -147,6 +147,12 @@ class Config:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
 
+    @property
+    def budget(self) -> float | None:
+        """run.max_cost as the run's dollar budget, or None with no model configured (nothing is
+        spent: the report and `dgm status` show no budget)."""
+        return self.run.max_cost if self.model.name else None
+
 
 def _coerce(value: object, hint: object, where: str) -> object:
     origin = typing.get_origin(hint)

@@ -86,7 +86,7 @@ def report(run: Path = typer.Argument(...), out: Path = typer.Option(None, help=
 
     opened = open_run(run)
     config = load_config(opened.config_path if opened.config_path.exists() else None)
-    data = report_data(opened, f"dgm run {run.name}", config.run.max_cost if config.model.name else None,
+    data = report_data(opened, f"dgm run {run.name}", config.budget,
                        config.evaluation.stage_sizes)
     target = write_report(data, out or run / "report.html")
     console.print(f"report: {target}", soft_wrap=True)  # paths whole, for copying

@@ -115,10 +115,9 @@ def status(run_dir: Path = typer.Argument(..., help="a run directory"),
     opened = open_run(run_dir)
     require_commits(opened.db(), opened.genomes())  # a lost database or lost commits: one line
     config = _config(opened.config_path, [])
-    budget = config.run.max_cost if config.model.name else None  # as `dgm report` shows it
 
     def headline():
-        state = run_status(opened, config.run.max_steps, budget=budget,
+        state = run_status(opened, config.run.max_steps, budget=config.budget,
                            configured_stage_sizes=config.evaluation.stage_sizes)
         lines = [Text.from_markup(f"[bold]{run_dir}[/bold]: {state.state}"), Text(state.line()),
                  Text(state.evaluations_line())]
